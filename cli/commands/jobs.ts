@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+/** Placeholder: filled in by the issue that brings this command. */
+export function registerJobs(_program: Command): void {}

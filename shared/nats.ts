@@ -1,0 +1,185 @@
+/**
+ * NATS wiring: connect with bounded retries and a clear error naming the URL, and `ensureStore`
+ * that creates the JetStream assets multisect keeps its state in, idempotently.
+ *
+ * Names are parameters (with the production defaults) so every test can get its own stream,
+ * subjects and buckets on one server.
+ */
+import {
+  connect,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type KV,
+  type NatsConnection,
+  type ObjectStore,
+} from 'nats';
+import type { Logger } from 'pino';
+import { NatsUnavailableError } from './errors.js';
+
+export interface NatsConnectOptions {
+  /** One or more server URLs (a cluster). */
+  servers: string[];
+  /** Connection name shown by the server's monitoring. */
+  name: string;
+  /** Attempts before giving up on the first connection. Default 5. */
+  attempts?: number;
+  /** Delay between the first attempts in ms (doubles, capped at 2 s). Default 200. */
+  retryDelayMs?: number;
+  /** Reconnect forever once connected (true) — what long-running processes want. Default true. */
+  reconnectForever?: boolean;
+  logger?: Logger;
+}
+
+export async function connectNats(options: NatsConnectOptions): Promise<NatsConnection> {
+  const attempts = options.attempts ?? 5;
+  let delay = options.retryDelayMs ?? 200;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      const nc = await connect({
+        servers: options.servers,
+        name: options.name,
+        maxReconnectAttempts: options.reconnectForever === false ? 10 : -1,
+        reconnectTimeWait: 500,
+        timeout: 2000,
+        waitOnFirstConnect: false,
+      });
+      if (options.logger) watchStatus(nc, options.logger);
+      return nc;
+    } catch (err) {
+      lastError = err;
+      options.logger?.debug({ attempt, servers: options.servers, err }, 'nats connect failed');
+      if (attempt < attempts) await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2000);
+    }
+  }
+  const url = options.servers.join(',');
+  throw new NatsUnavailableError(url, `cannot connect to NATS at ${url} after ${attempts} attempts: ${(lastError as Error)?.message ?? lastError}`, {
+    cause: lastError,
+    hint: 'start nats-server with JetStream (`nats-server -js`), or let `multisect up` start one; check --nats / MULTISECT_NATS',
+  });
+}
+
+function watchStatus(nc: NatsConnection, logger: Logger): void {
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'pingTimer') continue;
+      logger.debug({ type: s.type, data: s.data }, 'nats status');
+    }
+  })().catch(() => undefined);
+}
+
+/** Names of the JetStream assets. The defaults are the production names. */
+export interface StoreNames {
+  /** Stream of verdicts. Default 'VERDICTS'. */
+  verdictStream: string;
+  /** Verdict subjects are `${verdictSubject}.<job>`. Default 'multisect.verdict'. */
+  verdictSubject: string;
+  /** Stream of job events. Default 'EVENTS'. */
+  eventStream: string;
+  /** Event subjects are `${eventSubject}.<job>`. Default 'multisect.event'. */
+  eventSubject: string;
+  /** KV bucket of job specs and status. Default 'jobs'. */
+  jobsBucket: string;
+  /** Object store of logs. Default 'logs'. */
+  logsBucket: string;
+}
+
+export const DEFAULT_STORE_NAMES: StoreNames = {
+  verdictStream: 'VERDICTS',
+  verdictSubject: 'multisect.verdict',
+  eventStream: 'EVENTS',
+  eventSubject: 'multisect.event',
+  jobsBucket: 'jobs',
+  logsBucket: 'logs',
+};
+
+/** Names for an isolated namespace (tests): every name carries the prefix. */
+export function prefixedStoreNames(prefix: string): StoreNames {
+  const p = prefix.replace(/[^A-Za-z0-9_-]/g, '_');
+  return {
+    verdictStream: `${p}_VERDICTS`,
+    verdictSubject: `${p}.verdict`,
+    eventStream: `${p}_EVENTS`,
+    eventSubject: `${p}.event`,
+    jobsBucket: `${p}_jobs`,
+    logsBucket: `${p}_logs`,
+  };
+}
+
+export interface StoreOptions {
+  names?: Partial<StoreNames>;
+  /** Replicas for streams and buckets: 1 for one server, 3 for a production cluster. Default 1. */
+  replicas?: number;
+  /** How long JetStream remembers message ids to drop duplicates. Default 10 minutes. */
+  duplicateWindowMs?: number;
+}
+
+export interface Store {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: StoreNames;
+  jobs: KV;
+  logs: ObjectStore;
+  verdictSubject(jobId: string): string;
+  eventSubject(jobId: string): string;
+}
+
+const MS = 1_000_000; // nanoseconds per millisecond (JetStream durations are in ns)
+
+/** Create (or find) the streams and buckets. Safe to call from every process, every start. */
+export async function ensureStore(nc: NatsConnection, options: StoreOptions = {}): Promise<Store> {
+  const names = { ...DEFAULT_STORE_NAMES, ...options.names };
+  const replicas = options.replicas ?? 1;
+  const jsm = await nc.jetstreamManager();
+  await ensureStream(jsm, {
+    name: names.verdictStream,
+    subjects: [`${names.verdictSubject}.>`],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    num_replicas: replicas,
+    duplicate_window: (options.duplicateWindowMs ?? 10 * 60_000) * MS,
+    discard: DiscardPolicy.Old,
+  });
+  await ensureStream(jsm, {
+    name: names.eventStream,
+    subjects: [`${names.eventSubject}.>`],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    num_replicas: replicas,
+    max_age: 30 * 24 * 3600 * 1000 * MS,
+    discard: DiscardPolicy.Old,
+  });
+  const js = nc.jetstream();
+  const jobs = await js.views.kv(names.jobsBucket, { history: 1, replicas });
+  const logs = await js.views.os(names.logsBucket, { replicas });
+  return {
+    nc,
+    js,
+    jsm,
+    names,
+    jobs,
+    logs,
+    verdictSubject: (jobId) => `${names.verdictSubject}.${jobId}`,
+    eventSubject: (jobId) => `${names.eventSubject}.${jobId}`,
+  };
+}
+
+type StreamConfigIn = Parameters<JetStreamManager['streams']['add']>[0];
+
+async function ensureStream(jsm: JetStreamManager, config: StreamConfigIn & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+    await jsm.streams.update(config.name, config);
+  } catch (err) {
+    if ((err as { code?: string }).code === '404' || /not found/i.test((err as Error).message)) {
+      await jsm.streams.add(config);
+      return;
+    }
+    throw err;
+  }
+}

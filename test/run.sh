@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test file with an explicit list (node --test expands no globs and finds no .ts files
+# by itself) and fails when no test ran. Pass a subset as arguments: test/run.sh unit integration
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kinds=("$@")
+[ ${#kinds[@]} -gt 0 ] || kinds=(unit integration e2e)
+files=()
+for k in "${kinds[@]}"; do
+  while IFS= read -r f; do files+=("$f"); done < <(find "test/$k" -name '*.test.ts' 2>/dev/null | sort)
+done
+if [ ${#files[@]} -eq 0 ]; then
+  echo "test/run.sh: no test files found under: ${kinds[*]}" >&2
+  exit 1
+fi
+echo "test/run.sh: ${#files[@]} test files"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+set +e
+# One file at a time per core: the end-to-end tests start many processes.
+node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout="${TEST_TIMEOUT_MS:-900000}" --test-reporter=spec "${files[@]}" 2>&1 | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+pass=$(grep -E '^ℹ pass [0-9]+' "$out" | tail -1 | awk '{print $3}')
+fail=$(grep -E '^ℹ fail [0-9]+' "$out" | tail -1 | awk '{print $3}')
+skipped=$(grep -E '^ℹ skipped [0-9]+' "$out" | tail -1 | awk '{print $3}')
+echo "${pass:-0} passed, ${fail:-0} failed, ${skipped:-0} skipped"
+if [ "${pass:-0}" -eq 0 ]; then
+  echo "test/run.sh: zero tests passed: failing" >&2
+  exit 1
+fi
+exit "$rc"
