@@ -1,0 +1,115 @@
+/**
+ * Git access without a shell: every call is an argument vector to execFile, refs are checked
+ * with `rev-parse --verify --end-of-options` so a ref can never be taken for an option.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { GitError, InvalidJobError } from './errors.js';
+
+export interface GitResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface GitRunOptions {
+  /** Throw GitError on a non-zero exit. Default true. */
+  check?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Kill git after this long. Default 10 minutes (a first fetch of a kernel mirror is long). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  maxBuffer?: number;
+}
+
+const GIT_ENV = {
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_CONFIG_NOSYSTEM: '1',
+  LC_ALL: 'C',
+};
+
+export function git(cwd: string, args: readonly string[], options: GitRunOptions = {}): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      args as string[],
+      {
+        cwd,
+        env: { ...process.env, ...GIT_ENV, ...options.env },
+        timeout: options.timeoutMs ?? 600_000,
+        maxBuffer: options.maxBuffer ?? 256 * 1024 * 1024,
+        signal: options.signal,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((err as unknown as { code: number }).code) : 1) : 0;
+        if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT' && !stderr) {
+          reject(new GitError(`cannot run git in ${cwd}: ${err?.message}`, args, '', { cause: err, hint: 'is git installed, and does the directory exist?' }));
+          return;
+        }
+        if (err && options.check !== false) {
+          reject(new GitError(`git ${args.join(' ')} failed in ${cwd}: ${stderr.trim() || err.message}`, args, stderr, { cause: err }));
+          return;
+        }
+        resolve({ stdout, stderr, code });
+      },
+    );
+  });
+}
+
+/** Resolve a ref to a full commit hash, or throw InvalidJobError naming the field. */
+export async function resolveCommit(repoDir: string, ref: string, field: string): Promise<string> {
+  if (ref.trim() === '' || ref.startsWith('-')) {
+    throw new InvalidJobError(field, `${JSON.stringify(ref)} is not a valid ref`);
+  }
+  const r = await git(repoDir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { check: false });
+  const hash = r.stdout.trim();
+  if (r.code !== 0 || !/^[0-9a-f]{40,64}$/.test(hash)) {
+    throw new InvalidJobError(field, `unknown revision ${JSON.stringify(ref)} in ${repoDir}`, {
+      hint: 'give a commit hash, branch or tag that exists in the repository (fetch it first if it is new)',
+    });
+  }
+  return hash;
+}
+
+/** Is `ancestor` an ancestor-or-self of `descendant`? */
+export async function isAncestor(repoDir: string, ancestor: string, descendant: string): Promise<boolean> {
+  const r = await git(repoDir, ['merge-base', '--is-ancestor', ancestor, descendant], { check: false });
+  if (r.code === 0) return true;
+  if (r.code === 1) return false;
+  throw new GitError(`git merge-base --is-ancestor failed: ${r.stderr.trim()}`, ['merge-base'], r.stderr);
+}
+
+/** Is the directory a git repository (bare or not)? */
+export async function isRepository(dir: string): Promise<boolean> {
+  const r = await git(dir, ['rev-parse', '--git-dir'], { check: false }).catch(() => undefined);
+  return r?.code === 0;
+}
+
+/**
+ * Stream the stdout of a git command line by line (for rev-list over a big history: one process,
+ * nothing held but the current line).
+ */
+export async function* gitLines(cwd: string, args: readonly string[], options: { signal?: AbortSignal } = {}): AsyncGenerator<string> {
+  const child = spawn('git', args as string[], { cwd, env: { ...process.env, ...GIT_ENV }, stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exit = new Promise<number>((resolve, reject) => {
+    child.once('error', (err) => reject(new GitError(`cannot run git: ${err.message}`, args, '', { cause: err })));
+    child.once('close', (code) => resolve(code ?? 1));
+  });
+  let rest = '';
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      const text = rest + chunk.toString('utf8');
+      const lines = text.split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) yield line;
+    }
+    if (rest) yield rest;
+  } finally {
+    if (child.exitCode === null) child.kill();
+  }
+  const code = await exit;
+  if (code !== 0) throw new GitError(`git ${args.join(' ')} failed in ${cwd}: ${stderr.trim()}`, args, stderr);
+}
