@@ -173,13 +173,41 @@ type StreamConfigIn = Parameters<JetStreamManager['streams']['add']>[0];
 
 async function ensureStream(jsm: JetStreamManager, config: StreamConfigIn & { name: string }): Promise<void> {
   try {
+    // Existing streams are left as they are: an operator may have tuned them (replicas,
+    // limits), and agents must not need the right to change them.
     await jsm.streams.info(config.name);
-    await jsm.streams.update(config.name, config);
   } catch (err) {
     if ((err as { code?: string }).code === '404' || /not found/i.test((err as Error).message)) {
       await jsm.streams.add(config);
       return;
     }
     throw err;
+  }
+}
+
+/** The store names for a namespace: '' = production names, else every name prefixed. */
+export function storeNamesFor(namespace: string): StoreNames {
+  return namespace ? prefixedStoreNames(namespace) : { ...DEFAULT_STORE_NAMES };
+}
+
+/**
+ * Retry a JetStream operation until it succeeds or `signal` aborts: state writes must not be
+ * lost while a nats-server restarts or a cluster elects a new leader.
+ */
+export async function withRetry<T>(
+  what: string,
+  fn: () => Promise<T>,
+  options: { logger?: Logger; signal?: AbortSignal; maxDelayMs?: number; attempts?: number } = {},
+): Promise<T> {
+  let delay = 100;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (options.signal?.aborted || (options.attempts !== undefined && attempt >= options.attempts)) throw err;
+      options.logger?.warn({ what, attempt, err: (err as Error).message }, 'retrying after a NATS error');
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, options.maxDelayMs ?? 2000);
+    }
   }
 }

@@ -39,6 +39,8 @@ export interface ProbeContext {
   saveLog(name: string, content: string | Uint8Array): Promise<string>;
   /** Judge a run's console/output with the parser and the job's crash policy. */
   classify(output: string): RunClassification;
+  /** Does a crash with this title count against the commit under the job's crash policy? */
+  matchesPolicy(title: string): boolean;
   /** Environment for commands: MULTISECT_COMMIT, MULTISECT_JOB, MULTISECT_PROBE, ... */
   env: Record<string, string>;
 }

@@ -1,4 +1,110 @@
+/** `multisect coordinator`, `multisect agent`, `multisect up`: the processes of a farm. */
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { createLogger } from '../../shared/logger.js';
+import { parseIntFlag, parseNumberFlag } from '../../shared/options.js';
+import { defaultStateDir, startAgent, startCoordinator, startLocalFarm } from '../actions/farm.js';
+import { env } from '../env.js';
+import { collect, runCommand } from '../run.js';
 
-/** Placeholder: filled in by the issue that brings this command. */
-export function registerFarm(_program: Command): void {}
+/** Run until SIGINT/SIGTERM, then call `close` once; a second signal exits at once. */
+function untilSignal(close: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let closing = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (closing) process.exit(130);
+      closing = true;
+      process.stderr.write(`\n${sig}: stopping...\n`);
+      close().then(resolve, resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+export function registerFarm(program: Command): void {
+  program
+    .command('coordinator')
+    .description('Run the coordinator: gRPC for agents and operators, state in NATS JetStream')
+    .option('--listen <addr>', 'gRPC address to listen on', env.coordinator())
+    .option('--nats <url>', 'NATS server URL (repeat for a cluster)', collect, [])
+    .option('--state-dir <dir>', 'where the git mirrors live')
+    .option('--lease <seconds>', 'lease of an assignment without heartbeat', '30')
+    .option('--namespace <ns>', 'prefix of the JetStream names (for sharing one NATS)', env.namespace())
+    .option('--log-level <level>', 'log level', env.logLevel())
+    .addHelpText('after', '\nExample:\n  multisect coordinator --listen 0.0.0.0:7420 --nats nats://n1:4222 --nats nats://n2:4222 --state-dir /var/lib/multisect')
+    .action(async (o) =>
+      runCommand(false, async () => {
+        const nats = o.nats.length ? o.nats : [env.nats() ?? 'nats://127.0.0.1:4222'];
+        const logger = createLogger({ level: o.logLevel, base: { role: 'coordinator' } });
+        const coordinator = await startCoordinator({
+          listen: o.listen,
+          nats,
+          stateDir: o.stateDir ?? join(env.stateDir() ?? defaultStateDir(), 'coordinator'),
+          leaseMs: parseNumberFlag('--lease', o.lease) * 1000,
+          namespace: o.namespace,
+          logger,
+        });
+        process.stderr.write(`coordinator serving on ${coordinator.address}\n`);
+        await untilSignal(() => coordinator.close());
+      }),
+    );
+
+  program
+    .command('agent')
+    .description('Run an agent: build and test the commits the coordinator assigns')
+    .option('--coordinator <addr>', 'coordinator address', env.coordinator())
+    .option('--id <id>', 'agent id (default: host name)')
+    .option('--slots <n>', 'probes at once', '1')
+    .option('--cpus <n>', 'CPUs for builds (default: all)')
+    .option('--vms <n>', 'VMs at once (default: CPUs / 2)')
+    .option('--nats <url>', 'NATS URL (default: what the coordinator advertises)', collect, [])
+    .option('--state-dir <dir>', 'mirrors, worktrees, build directories, verdict outbox')
+    .option('--drain <seconds>', 'on SIGTERM, wait this long for running probes before handing them back', '10')
+    .option('--log-level <level>', 'log level', env.logLevel())
+    .addHelpText('after', '\nExample:\n  multisect agent --coordinator coord.lab:7420 --slots 4 --state-dir /var/lib/multisect-agent')
+    .action(async (o) =>
+      runCommand(false, async () => {
+        const logger = createLogger({ level: o.logLevel, base: { role: 'agent' } });
+        const id: string | undefined = o.id;
+        const agent = await startAgent({
+          id,
+          coordinator: o.coordinator,
+          nats: o.nats,
+          slots: parseIntFlag('--slots', o.slots),
+          cpus: o.cpus ? parseIntFlag('--cpus', o.cpus) : undefined,
+          vmCapacity: o.vms ? parseIntFlag('--vms', o.vms) : undefined,
+          stateDir: o.stateDir ?? join(env.stateDir() ?? defaultStateDir(), 'agent', id ?? 'default'),
+          drainMs: parseNumberFlag('--drain', o.drain) * 1000,
+          logger,
+        });
+        await untilSignal(() => agent.close());
+      }),
+    );
+
+  program
+    .command('up')
+    .description('Run a whole farm on this machine: nats-server, a coordinator and N agents (Ctrl-C stops them all)')
+    .option('--agents <n>', 'number of agents', '4')
+    .option('--slots <n>', 'slots per agent', '1')
+    .option('--nats <url>', 'use this NATS server instead of starting one', env.nats())
+    .option('--state-dir <dir>', 'state directory (NATS store, mirrors, worktrees, logs)', env.stateDir() ?? defaultStateDir())
+    .option('--listen <addr>', 'coordinator address', env.coordinator())
+    .option('--lease <seconds>', 'lease of an assignment without heartbeat', '30')
+    .addHelpText('after', '\nExample:\n  multisect up --agents 4 --slots 2\n  multisect bisect --repo . --bad HEAD --good v1.0 --test ./t.sh   # in another terminal')
+    .action(async (o) =>
+      runCommand(false, async () => {
+        const farm = await startLocalFarm({
+          agents: parseIntFlag('--agents', o.agents),
+          slots: parseIntFlag('--slots', o.slots),
+          nats: o.nats,
+          stateDir: o.stateDir,
+          listen: o.listen,
+          leaseMs: parseNumberFlag('--lease', o.lease) * 1000,
+          onLine: (l) => process.stderr.write(`${l}\n`),
+        });
+        process.stdout.write(`local farm ready: coordinator ${farm.coordinator}, NATS ${farm.nats}; Ctrl-C stops it\n`);
+        await untilSignal(() => farm.stop());
+      }),
+    );
+}

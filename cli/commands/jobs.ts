@@ -1,4 +1,143 @@
+/** `multisect bisect`, `jobs`, `job`, `watch`, `cancel`, `agents`, `logs`. */
 import type { Command } from 'commander';
+import { parseIntFlag, parseNumberFlag } from '../../shared/options.js';
+import { FINAL_STATES } from '../../shared/job-log.js';
+import { JobEvent } from '../../shared/proto.js';
+import { buildSpec, followJob, submitJob, withClient } from '../actions/jobs.js';
+import { env } from '../env.js';
+import { agentsTable, eventLine, exitCodeFor, jobsTable, jobText, jobToJson } from '../render.js';
+import { collect, printResult, runCommand } from '../run.js';
 
-/** Placeholder: filled in by the issue that brings this command. */
-export function registerJobs(_program: Command): void {}
+const coordinatorOption = (c: Command) => c.option('--coordinator <addr>', 'coordinator address (or MULTISECT_COORDINATOR)', env.coordinator());
+
+export function registerJobs(program: Command): void {
+  coordinatorOption(
+    program
+      .command('bisect')
+      .description('Submit a bisection and follow it until it ends; prints the log and the result (exit 0 when a culprit was found)')
+      .requiredOption('--repo <path|url>', 'repository to bisect')
+      .requiredOption('--bad <ref>', 'a commit that shows the bug (for --mode fix: a commit where it is fixed)')
+      .option('--good <ref>', 'a commit without the bug (repeatable; for --mode fix: one that still has it)', collect, [])
+      .option('--build <cmd>', 'build command, run once per commit in the worktree (non-zero exit = skip)')
+      .option('--test <cmd>', 'test command, run R times: 0 good, 125 skip, 1..127 bad, >=128 abort')
+      .option('--runs <n>', 'test runs per commit')
+      .option('--parallel <k>', 'at most K commits of this job at once (default: as many as there are free slots)')
+      .option('--mode <mode>', 'cause (find the commit that broke it) or fix (the one that fixed it)', 'cause')
+      .option('--recipe <kind>', 'script or kernel', 'script')
+      .option('--param <key=value>', 'recipe parameter (repeatable)', collect, [])
+      .option('--crash <policy>', 'which crashes count: any, same (needs --original-title), or a regular expression', 'any')
+      .option('--original-title <title>', 'title of the original crash (repeatable)', collect, [])
+      .option('--confidence <p>', 'posterior mass the culprit must hold', '0.99')
+      .option('--first-parent', 'follow only the first parent of merges')
+      .option('--no-wait', 'submit and print the job id without following it')
+      .option('--json', 'print JSON')
+      .addHelpText(
+        'after',
+        `
+Example:
+  multisect bisect --repo ~/src/proj --bad HEAD --good v2.0 --build "make -j8" --test "./repro.sh" --runs 3
+  The test sees MULTISECT_COMMIT, MULTISECT_JOB, MULTISECT_RUN in its environment; a line "CRASH: <title>" names the crash.`,
+      ),
+  ).action(async (o) =>
+    runCommand(Boolean(o.json), async () => {
+      const params: Record<string, string> = {};
+      for (const p of o.param as string[]) {
+        const eq = p.indexOf('=');
+        if (eq <= 0) throw new Error(`--param: expected key=value, got ${JSON.stringify(p)}`);
+        params[p.slice(0, eq)] = p.slice(eq + 1);
+      }
+      const spec = buildSpec({
+        repo: o.repo,
+        bad: o.bad,
+        goods: o.good,
+        build: o.build,
+        test: o.test,
+        runs: o.runs ? parseIntFlag('--runs', o.runs) : undefined,
+        parallel: o.parallel ? parseIntFlag('--parallel', o.parallel) : undefined,
+        mode: o.mode,
+        recipe: o.recipe,
+        params,
+        firstParent: Boolean(o.firstParent),
+        crash: o.crash,
+        originalTitles: o.originalTitle,
+        confidence: parseNumberFlag('--confidence', o.confidence),
+      });
+      const job = await submitJob(o.coordinator, spec);
+      if (!o.wait) {
+        printResult(Boolean(o.json), jobToJson(job), () => `submitted job ${job.id} (${job.candidatesTotal} candidates)\nfollow it with: multisect watch ${job.id}`);
+        return 0;
+      }
+      if (!o.json) process.stderr.write(`job ${job.id}: ${job.candidatesTotal} candidates\n`);
+      const final = await followJob(o.coordinator, job.id, (ev) => {
+        if (!o.json && ev.kind !== 'probe-progress') process.stderr.write(`${eventLine(ev)}\n`);
+      });
+      const log = await withClient(o.coordinator, (c) => c.getLog(job.id));
+      printResult(Boolean(o.json), { ...jobToJson(final), log: log.text }, () => `${log.text}\n${jobText(final)}`);
+      return exitCodeFor(final);
+    }),
+  );
+
+  coordinatorOption(program.command('jobs').description('List jobs').option('--active', 'only jobs that have not ended').option('--json', 'print JSON'))
+    .addHelpText('after', '\nExample:\n  multisect jobs --active')
+    .action(async (o) =>
+      runCommand(Boolean(o.json), async () => {
+        const jobs = await withClient(o.coordinator, (c) => c.listJobs(Boolean(o.active)));
+        printResult(Boolean(o.json), jobs.map(jobToJson), () => jobsTable(jobs));
+      }),
+    );
+
+  coordinatorOption(program.command('job').argument('<job>', 'job id').description("Show a job's state and result").option('--json', 'print JSON'))
+    .addHelpText('after', '\nExample:\n  multisect job j1a2b3c --json')
+    .action(async (jobId: string, o) =>
+      runCommand(Boolean(o.json), async () => {
+        const job = await withClient(o.coordinator, (c) => c.getJob(jobId));
+        printResult(Boolean(o.json), jobToJson(job), () => jobText(job));
+      }),
+    );
+
+  coordinatorOption(program.command('watch').argument('<job>', 'job id').description('Follow the events of a job until it ends').option('--json', 'one JSON event per line'))
+    .addHelpText('after', '\nExample:\n  multisect watch j1a2b3c')
+    .action(async (jobId: string, o) =>
+      runCommand(Boolean(o.json), async () => {
+        const job = await followJob(o.coordinator, jobId, (ev) => {
+          process.stdout.write(o.json ? `${JSON.stringify(JobEvent.toJSON(ev))}\n` : `${eventLine(ev)}\n`);
+        });
+        return FINAL_STATES.has(job.state) ? exitCodeFor(job) : 1;
+      }),
+    );
+
+  coordinatorOption(program.command('cancel').argument('<job>', 'job id').description('Cancel a job; its probes are stopped on the agents').option('--reason <text>', 'why').option('--json', 'print JSON'))
+    .addHelpText('after', '\nExample:\n  multisect cancel j1a2b3c --reason "wrong good commit"')
+    .action(async (jobId: string, o) =>
+      runCommand(Boolean(o.json), async () => {
+        const job = await withClient(o.coordinator, (c) => c.cancel(jobId, o.reason ?? ''));
+        printResult(Boolean(o.json), jobToJson(job), () => `cancelled job ${job.id}`);
+      }),
+    );
+
+  coordinatorOption(program.command('agents').description('List agents, their slots and what they run').option('--json', 'print JSON'))
+    .addHelpText('after', '\nExample:\n  multisect agents --json')
+    .action(async (o) =>
+      runCommand(Boolean(o.json), async () => {
+        const agents = await withClient(o.coordinator, (c) => c.agents());
+        printResult(Boolean(o.json), agents.map((a) => ({ ...a, lastSeenMs: Number(a.lastSeenMs) })), () => agentsTable(agents));
+      }),
+    );
+
+  coordinatorOption(
+    program
+      .command('logs')
+      .argument('<job>', 'job id')
+      .description("Print a job's bisection log, or a probe's build and test logs")
+      .option('--probe <id>', "a probe's logs")
+      .option('--key <key>', 'one stored log by its key')
+      .option('--json', 'print JSON'),
+  )
+    .addHelpText('after', '\nExample:\n  multisect logs j1a2b3c\n  multisect logs j1a2b3c --probe j1a2b3c-0f3e2a1b')
+    .action(async (jobId: string, o) =>
+      runCommand(Boolean(o.json), async () => {
+        const log = await withClient(o.coordinator, (c) => c.getLog(jobId, o.probe ?? '', o.key ?? ''));
+        printResult(Boolean(o.json), { text: log.text, keys: log.keys }, () => log.text);
+      }),
+    );
+}

@@ -1,0 +1,281 @@
+/**
+ * The agent process: registers with the coordinator, keeps one Work stream, runs the probes it
+ * is assigned in its slots, and publishes their verdicts to JetStream. It reconnects with
+ * backoff when the coordinator or NATS goes away and never loses a finished verdict (outbox).
+ */
+import { arch, hostname } from 'node:os';
+import { join } from 'node:path';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import type { NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import { CancelledError, InfraError } from '../shared/errors.js';
+import { CHANNEL_OPTIONS, insecureChannel } from '../shared/grpc.js';
+import { connectNats, ensureStore, storeNamesFor, type Store } from '../shared/nats.js';
+import {
+  AgentMessage,
+  AgentServiceClient,
+  type Assignment,
+  type CoordinatorMessage,
+  type Probe,
+  RegisterRequest,
+  type RegisterResponse,
+  SlotPhase,
+} from '../shared/proto.js';
+import { classifyOutput, titleMatchesPolicy } from './classify.js';
+import { compileAgentOptions, type AgentOptions, type AgentOptionsInput } from './options.js';
+import { Outbox } from './outbox.js';
+import { runProbe, type ProbeRunnerDeps } from './probe-runner.js';
+import { ScriptRecipe } from './recipes/script.js';
+import type { Recipe } from './recipes/types.js';
+import { Workspace } from './workspace.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export type AgentState = 'created' | 'connecting' | 'connected' | 'draining' | 'closed';
+
+interface RunningProbe {
+  probe: Probe;
+  slot: number;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+const PHASES: Record<string, SlotPhase> = {
+  checkout: SlotPhase.SLOT_PHASE_CHECKOUT,
+  building: SlotPhase.SLOT_PHASE_BUILDING,
+  booting: SlotPhase.SLOT_PHASE_BOOTING,
+  testing: SlotPhase.SLOT_PHASE_TESTING,
+  publishing: SlotPhase.SLOT_PHASE_PUBLISHING,
+};
+
+export class Agent {
+  private state: AgentState = 'created';
+  private readonly running = new Map<string, RunningProbe>();
+  private stream: ClientDuplexStream<AgentMessage, CoordinatorMessage> | undefined;
+  private client: AgentServiceClient | undefined;
+  private nc: NatsConnection | undefined;
+  private store: Store | undefined;
+  private loop: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly stop = new AbortController();
+  private readonly logger: Logger;
+  private readonly outbox: Outbox;
+  private readonly runnerDeps: ProbeRunnerDeps;
+
+  private constructor(
+    readonly options: AgentOptions,
+    recipes: Map<string, Recipe>,
+  ) {
+    this.logger = options.logger.child({ component: 'agent', agentId: options.id });
+    this.outbox = new Outbox(join(options.stateDir, 'outbox'), this.logger);
+    const perSlotCpus = Math.max(1, Math.floor(options.cpus / options.slots));
+    const perSlotVms = Math.max(1, Math.floor(options.vmCapacity / options.slots));
+    this.runnerDeps = {
+      agentId: options.id,
+      workspace: new Workspace(options.stateDir, this.logger),
+      recipes,
+      store: () => this.store,
+      cpus: perSlotCpus,
+      vmCapacity: perSlotVms,
+      logger: this.logger,
+      progress: (probe, slot, phase, run) => this.send({ msg: { $case: 'slot', value: { slot, phase: PHASES[phase] ?? SlotPhase.SLOT_PHASE_UNSPECIFIED, probeId: probe.id, jobId: probe.jobId, commit: probe.commit, run: run ?? 0, runs: probe.runs } } }),
+      classify: (probe, output) => classifyOutput(probe.policy, output),
+      matchesPolicy: (probe, title) => titleMatchesPolicy(probe.policy, title),
+    };
+  }
+
+  /** Validate options and prepare; `start()` begins connecting. */
+  static async create(input: AgentOptionsInput, extraRecipes: Recipe[] = []): Promise<Agent> {
+    const options = compileAgentOptions(input);
+    const recipes = new Map<string, Recipe>();
+    for (const r of [new ScriptRecipe(), ...extraRecipes]) if (options.recipeKinds.includes(r.kind)) recipes.set(r.kind, r);
+    return new Agent(options, recipes);
+  }
+
+  get currentState(): AgentState {
+    return this.state;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.connectLoop();
+  }
+
+  private async connectLoop(): Promise<void> {
+    let backoff = 200;
+    while (!this.stop.signal.aborted) {
+      this.state = 'connecting';
+      const client = new AgentServiceClient(this.options.coordinator, insecureChannel(), CHANNEL_OPTIONS);
+      this.client = client;
+      try {
+        const reg = await this.register(client);
+        await this.ensureNats(reg);
+        void this.flushOutbox();
+        backoff = 200;
+        await this.session(client);
+      } catch (err) {
+        if (!this.stop.signal.aborted) this.logger.warn({ err: (err as Error).message, coordinator: this.options.coordinator }, 'not connected to the coordinator; retrying');
+      } finally {
+        this.stream = undefined;
+        client.close();
+      }
+      if (this.stop.signal.aborted) break;
+      await sleep(backoff + Math.floor(Math.random() * 100), this.stop.signal);
+      backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
+    }
+  }
+
+  private register(client: AgentServiceClient): Promise<RegisterResponse> {
+    const o = this.options;
+    const req = RegisterRequest.fromPartial({
+      agentId: o.id,
+      host: hostname(),
+      slots: o.slots,
+      cpus: o.cpus,
+      vmCapacity: o.vmCapacity,
+      arch: arch(),
+      compilers: [],
+      recipeKinds: [...this.runnerDeps.recipes.keys()],
+      version: AGENT_VERSION,
+    });
+    return new Promise((resolve, reject) =>
+      client.register(req, { deadline: Date.now() + 5000 } as never, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  }
+
+  private async ensureNats(reg: RegisterResponse): Promise<void> {
+    if (this.store) return;
+    const servers = this.options.natsServers.length ? this.options.natsServers : reg.natsUrls;
+    this.nc = await connectNats({ servers, name: `multisect-agent-${this.options.id}`, logger: this.logger, attempts: 3 });
+    this.store = await ensureStore(this.nc, { names: storeNamesFor(reg.namespace) });
+  }
+
+  private async flushOutbox(): Promise<void> {
+    for (const v of await this.outbox.pending()) {
+      if (this.running.has(v.probeId)) continue;
+      await this.outbox.publish(() => this.store, v, this.stop.signal);
+    }
+  }
+
+  /** One Work stream: resolves when it ends. */
+  private session(client: AgentServiceClient): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const stream = client.work();
+      this.stream = stream;
+      this.state = 'connected';
+      stream.write(AgentMessage.fromPartial({ msg: { $case: 'hello', value: { agentId: this.options.id, runningProbeIds: [...this.running.keys()] } } }));
+      this.logger.info({ coordinator: this.options.coordinator, running: this.running.size }, 'connected to the coordinator');
+      const beat = setInterval(() => this.send({ msg: { $case: 'heartbeat', value: { timeMs: Date.now(), freeSlots: this.options.slots - this.running.size } } }), 1000);
+      const end = (err?: Error) => {
+        clearInterval(beat);
+        this.stop.signal.removeEventListener('abort', onStop);
+        if (this.stream === stream) this.stream = undefined;
+        if (err && !this.stop.signal.aborted) reject(err);
+        else resolve();
+      };
+      const onStop = () => {
+        stream.end();
+        end();
+      };
+      this.stop.signal.addEventListener('abort', onStop, { once: true });
+      stream.on('data', (m: CoordinatorMessage) => this.onMessage(m));
+      stream.on('error', (err) => end(err));
+      stream.on('end', () => end(new Error('the coordinator closed the Work stream')));
+    });
+  }
+
+  private onMessage(m: CoordinatorMessage): void {
+    const msg = m.msg;
+    if (!msg) return;
+    if (msg.$case === 'assign') this.onAssign(msg.value);
+    else if (msg.$case === 'cancel') {
+      const r = this.running.get(msg.value.probeId);
+      if (r) {
+        this.logger.info({ probeId: msg.value.probeId, reason: msg.value.reason }, 'probe cancelled');
+        r.abort.abort(new CancelledError(msg.value.reason || 'cancelled by the coordinator'));
+      }
+    }
+  }
+
+  private onAssign(a: Assignment): void {
+    const probe = a.probe;
+    if (!probe) return;
+    const busy = [...this.running.values()].some((r) => r.slot === a.slot);
+    if (this.state === 'draining' || busy || a.slot >= this.options.slots || this.running.has(probe.id)) {
+      this.send({ msg: { $case: 'handBack', value: { probeId: probe.id, reason: busy ? 'slot busy' : 'agent is shutting down' } } });
+      return;
+    }
+    const abort = new AbortController();
+    const entry: RunningProbe = { probe, slot: a.slot, abort, done: Promise.resolve() };
+    this.running.set(probe.id, entry);
+    this.logger.info({ probeId: probe.id, jobId: probe.jobId, commit: probe.commit.slice(0, 12), slot: a.slot }, 'probe assigned');
+    entry.done = this.execute(probe, a.slot, abort.signal).finally(() => this.running.delete(probe.id));
+  }
+
+  private async execute(probe: Probe, slot: number, signal: AbortSignal): Promise<void> {
+    try {
+      const verdict = await runProbe(this.runnerDeps, probe, slot, signal);
+      this.runnerDeps.progress(probe, slot, 'publishing');
+      await this.outbox.put(verdict);
+      const published = await this.outbox.publish(() => this.store, verdict, this.stop.signal);
+      this.send({ msg: { $case: 'done', value: { probeId: probe.id, published } } });
+    } catch (err) {
+      if (err instanceof CancelledError || signal.aborted) {
+        const handBack = this.state === 'draining';
+        this.send(
+          handBack
+            ? { msg: { $case: 'handBack', value: { probeId: probe.id, reason: 'agent is shutting down' } } }
+            : { msg: { $case: 'done', value: { probeId: probe.id, published: false } } },
+        );
+        return;
+      }
+      const reason = err instanceof InfraError ? err.message : `unexpected error: ${(err as Error).message}`;
+      this.logger.error({ err, probeId: probe.id }, 'probe failed on this host');
+      this.send({ msg: { $case: 'infra', value: { probeId: probe.id, reason } } });
+    }
+  }
+
+  private send(m: Partial<AgentMessage>): void {
+    const s = this.stream;
+    if (!s || s.writableEnded || s.destroyed) return;
+    try {
+      s.write(AgentMessage.fromPartial(m));
+    } catch {
+      /* the stream is going away; the reconnect loop takes over */
+    }
+  }
+
+  /**
+   * Drain: take no new probes, give running ones `drainMs` to finish (their verdicts are
+   * published), hand back the rest, disconnect. Safe to call twice.
+   */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        this.state = 'draining';
+        this.logger.info({ running: this.running.size, drainMs: this.options.drainMs }, 'agent draining');
+        const all = Promise.all([...this.running.values()].map((r) => r.done));
+        const timer = sleep(this.options.drainMs);
+        await Promise.race([all, timer]);
+        for (const r of this.running.values()) r.abort.abort(new CancelledError('agent is shutting down'));
+        await all;
+        this.stop.abort();
+        await this.loop?.catch(() => undefined);
+        await this.nc?.drain().catch(() => this.nc?.close());
+        this.state = 'closed';
+        this.logger.info('agent closed');
+      })();
+    }
+    return this.closing;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}

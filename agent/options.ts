@@ -1,0 +1,53 @@
+/** Agent options, their defaults, and the one function that fills and validates them. */
+import { cpus, hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { InvalidOptionError } from '../shared/errors.js';
+import { DEFAULT_COORDINATOR_ADDRESS } from '../shared/grpc.js';
+import { hostPort, natsUrl, positiveInt } from '../shared/options.js';
+
+export interface AgentOptions {
+  /** Agent id, unique in the farm. Default: the host name. */
+  id: string;
+  /** Coordinator address. Default 127.0.0.1:7420. */
+  coordinator: string;
+  /** NATS servers; default: the ones the coordinator advertises at registration. */
+  natsServers: string[];
+  /** Probes run at once on this host. Default 1. */
+  slots: number;
+  /** CPUs for builds, split between slots. Default: all CPUs. */
+  cpus: number;
+  /** VMs at once for the kernel recipe, split between slots. Default: CPUs / 2, at least 1. */
+  vmCapacity: number;
+  /** Mirrors, worktrees, build directories and the verdict outbox live here. Required. */
+  stateDir: string;
+  /** Recipe kinds this agent runs. Default: script, kernel. */
+  recipeKinds: string[];
+  /** On SIGTERM, wait this long for running probes to finish before handing them back. Default 10 s. */
+  drainMs: number;
+  /** Longest wait between reconnection attempts. Default 5 s. */
+  maxBackoffMs: number;
+  logger: Logger;
+}
+
+export type AgentOptionsInput = Partial<AgentOptions> & Pick<AgentOptions, 'stateDir' | 'logger'>;
+
+export function compileAgentOptions(input: AgentOptionsInput): AgentOptions {
+  const id = input.id ?? hostname();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) throw new InvalidOptionError('id', `${JSON.stringify(id)}: letters, digits, . _ - only, at most 64`);
+  const cpuCount = positiveInt('cpus', input.cpus ?? cpus().length);
+  if (!input.stateDir) throw new InvalidOptionError('stateDir', 'must not be empty');
+  (input.natsServers ?? []).forEach((u) => natsUrl('nats', u));
+  return {
+    id,
+    coordinator: hostPort('coordinator', input.coordinator ?? DEFAULT_COORDINATOR_ADDRESS),
+    natsServers: input.natsServers ?? [],
+    slots: positiveInt('slots', input.slots ?? 1, { max: 256 }),
+    cpus: cpuCount,
+    vmCapacity: positiveInt('vmCapacity', input.vmCapacity ?? Math.max(1, Math.floor(cpuCount / 2))),
+    stateDir: input.stateDir,
+    recipeKinds: input.recipeKinds ?? ['script', 'kernel'],
+    drainMs: positiveInt('drainMs', input.drainMs ?? 10_000, { min: 0 }),
+    maxBackoffMs: positiveInt('maxBackoffMs', input.maxBackoffMs ?? 5_000, { min: 100 }),
+    logger: input.logger,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Runs one probe in one slot: check out the commit, run the recipe, store the logs, and turn
+ * the outcome into a verdict. Cancellation (the signal) stops everything at once.
+ */
+import type { Logger } from 'pino';
+import { CancelledError, GitError, InfraError } from '../shared/errors.js';
+import { withRetry, type Store } from '../shared/nats.js';
+import { BuildFacts, type Probe, Verdict } from '../shared/proto.js';
+import type { RunClassification, ProbePhase, Recipe } from './recipes/types.js';
+import type { Workspace } from './workspace.js';
+
+export interface ProbeRunnerDeps {
+  agentId: string;
+  workspace: Workspace;
+  recipes: ReadonlyMap<string, Recipe>;
+  store: () => Store | undefined;
+  cpus: number;
+  vmCapacity: number;
+  logger: Logger;
+  progress(probe: Probe, slot: number, phase: ProbePhase | 'checkout' | 'publishing', run?: number): void;
+  classify(probe: Probe, output: string): RunClassification;
+  matchesPolicy(probe: Probe, title: string): boolean;
+}
+
+/** Returns the verdict, or throws CancelledError / InfraError. */
+export async function runProbe(deps: ProbeRunnerDeps, probe: Probe, slot: number, signal: AbortSignal): Promise<Verdict> {
+  const logger = deps.logger.child({ probeId: probe.id, jobId: probe.jobId, commit: probe.commit.slice(0, 12), slot });
+  const started = Date.now();
+  const kind = probe.recipe?.kind ?? 'script';
+  const recipe = deps.recipes.get(kind);
+  if (!recipe) throw new InfraError(`this agent cannot run the ${JSON.stringify(kind)} recipe`);
+  const verdict = Verdict.fromPartial({ probeId: probe.id, jobId: probe.jobId, commit: probe.commit, agentId: deps.agentId, startedMs: started });
+
+  deps.progress(probe, slot, 'checkout');
+  let dirs;
+  try {
+    dirs = await deps.workspace.prepare(probe.repo, probe.commit, slot, probe.id, signal);
+  } catch (err) {
+    if (signal.aborted) throw new CancelledError('cancelled during checkout', { cause: err });
+    if (err instanceof GitError || (err as Error).name === 'InvalidJobError') {
+      // The commit cannot be checked out here: a skip, with the reason in the log.
+      verdict.build = BuildFacts.fromPartial({ ok: false, error: `checkout failed: ${(err as Error).message}` });
+      verdict.finishedMs = Date.now();
+      return verdict;
+    }
+    throw err;
+  }
+  try {
+    const result = await recipe.run({
+      probe,
+      worktree: dirs.worktree,
+      buildDir: dirs.buildDir,
+      scratchDir: dirs.scratchDir,
+      slot,
+      cpus: deps.cpus,
+      vmCapacity: deps.vmCapacity,
+      signal,
+      logger,
+      progress: (phase, run) => deps.progress(probe, slot, phase, run),
+      saveLog: (name, content) => saveLog(deps, probe, name, content, logger),
+      classify: (output) => deps.classify(probe, output),
+      matchesPolicy: (title) => deps.matchesPolicy(probe, title),
+      env: {
+        MULTISECT_COMMIT: probe.commit,
+        MULTISECT_JOB: probe.jobId,
+        MULTISECT_PROBE: probe.id,
+        MULTISECT_SLOT: String(slot),
+        MULTISECT_RUNS: String(probe.runs),
+        MULTISECT_WORKTREE: dirs.worktree,
+        MULTISECT_BUILD_DIR: dirs.buildDir,
+        MULTISECT_SCRATCH_DIR: dirs.scratchDir,
+        MULTISECT_CPUS: String(deps.cpus),
+      },
+    });
+    verdict.build = result.build;
+    verdict.runs = result.runs;
+    verdict.abortReason = result.abortReason ?? '';
+    verdict.finishedMs = Date.now();
+    return verdict;
+  } catch (err) {
+    if (signal.aborted) throw new CancelledError('cancelled', { cause: err });
+    throw err;
+  } finally {
+    await deps.workspace.cleanupScratch(dirs);
+  }
+}
+
+async function saveLog(deps: ProbeRunnerDeps, probe: Probe, name: string, content: string | Uint8Array, logger: Logger): Promise<string> {
+  const key = `${probe.jobId}/${probe.id}/${name}`;
+  const data = typeof content === 'string' ? new TextEncoder().encode(content) : content;
+  try {
+    await withRetry(
+      'store log',
+      async () => {
+        const s = deps.store();
+        if (!s) throw new Error('not connected to NATS');
+        await s.logs.putBlob({ name: key }, data);
+      },
+      { logger, attempts: 8 },
+    );
+    return key;
+  } catch (err) {
+    // A lost log is bad, a lost verdict is worse: go on without it.
+    logger.error({ err: (err as Error).message, key }, 'log could not be stored');
+    return '';
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Actions behind `multisect coordinator`, `multisect agent` and `multisect up`.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { Agent } from '../../agent/agent.js';
+import { Coordinator } from '../../coordinator/coordinator.js';
+import { CoordinatorUnavailableError } from '../../shared/errors.js';
+import { DEFAULT_COORDINATOR_ADDRESS } from '../../shared/grpc.js';
+import { positiveInt } from '../../shared/options.js';
+import { OperatorClient } from '../client.js';
+import { selfCommand, spawnManaged, startLocalNats, type ManagedProcess } from '../local-processes.js';
+
+export function defaultStateDir(): string {
+  const base = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(base, 'multisect');
+}
+
+export interface CoordinatorActionOptions {
+  listen: string;
+  nats: string[];
+  stateDir: string;
+  leaseMs?: number;
+  namespace?: string;
+  logger: Logger;
+}
+
+export function startCoordinator(o: CoordinatorActionOptions): Promise<Coordinator> {
+  return Coordinator.create({ listen: o.listen, natsServers: o.nats, stateDir: resolve(o.stateDir), leaseMs: o.leaseMs, namespace: o.namespace, logger: o.logger });
+}
+
+export interface AgentActionOptions {
+  id?: string;
+  coordinator: string;
+  nats: string[];
+  slots: number;
+  stateDir: string;
+  cpus?: number;
+  vmCapacity?: number;
+  drainMs?: number;
+  logger: Logger;
+}
+
+export async function startAgent(o: AgentActionOptions): Promise<Agent> {
+  const { KernelRecipeLoader } = await import('./recipes.js');
+  const agent = await Agent.create(
+    { id: o.id, coordinator: o.coordinator, natsServers: o.nats, slots: o.slots, stateDir: resolve(o.stateDir), cpus: o.cpus, vmCapacity: o.vmCapacity, drainMs: o.drainMs, logger: o.logger },
+    await KernelRecipeLoader(),
+  );
+  agent.start();
+  return agent;
+}
+
+export interface UpOptions {
+  agents: number;
+  slots: number;
+  nats?: string;
+  stateDir: string;
+  listen: string;
+  leaseMs?: number;
+  namespace?: string;
+  /** Called with progress lines ("nats-server on ...", "agent-1 ready"). */
+  onLine?: (line: string) => void;
+}
+
+export interface LocalFarm {
+  coordinator: string;
+  nats: string;
+  stateDir: string;
+  processes: ManagedProcess[];
+  stop(): Promise<void>;
+}
+
+/** Start a local farm: nats-server (unless given), a coordinator and N agents, as child processes. */
+export async function startLocalFarm(o: UpOptions): Promise<LocalFarm> {
+  positiveInt('agents', o.agents, { max: 64 });
+  positiveInt('slots', o.slots, { max: 64 });
+  const stateDir = resolve(o.stateDir);
+  const logDir = join(stateDir, 'logs');
+  const say = o.onLine ?? (() => undefined);
+  const processes: ManagedProcess[] = [];
+  const stop = async () => {
+    // Agents first (they hand back work), then the coordinator, then NATS.
+    await Promise.all(processes.filter((p) => p.name.startsWith('agent')).map((p) => p.stop()));
+    await Promise.all(processes.filter((p) => p.name === 'coordinator').map((p) => p.stop()));
+    await Promise.all(processes.filter((p) => p.name === 'nats-server').map((p) => p.stop()));
+  };
+  try {
+    let nats = o.nats;
+    if (!nats) {
+      const started = await startLocalNats(join(stateDir, 'nats'), logDir);
+      processes.push(started.proc);
+      nats = started.url;
+      say(`nats-server on ${nats} (store ${join(stateDir, 'nats')})`);
+    }
+    const ns = o.namespace ? ['--namespace', o.namespace] : [];
+    const lease = o.leaseMs ? ['--lease', String(o.leaseMs / 1000)] : [];
+    const c = selfCommand(['coordinator', '--listen', o.listen, '--nats', nats, '--state-dir', join(stateDir, 'coordinator'), ...ns, ...lease]);
+    const coord = spawnManaged('coordinator', c.program, c.args, logDir);
+    processes.push(coord);
+    const client = await waitForCoordinator(o.listen, coord);
+    say(`coordinator on ${o.listen} (log ${coord.logFile})`);
+    for (let i = 1; i <= o.agents; i++) {
+      const a = selfCommand(['agent', '--id', `agent-${i}`, '--coordinator', o.listen, '--slots', String(o.slots), '--state-dir', join(stateDir, 'agents', `agent-${i}`)]);
+      processes.push(spawnManaged(`agent-${i}`, a.program, a.args, logDir));
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const agents = await client.agents();
+      if (agents.filter((a) => a.connected).length >= o.agents) break;
+      if (Date.now() > deadline) throw new CoordinatorUnavailableError(o.listen, `only ${agents.length} of ${o.agents} agents connected within 30 s; see ${logDir}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    client.close();
+    say(`${o.agents} agents with ${o.slots} slot(s) each connected (logs in ${logDir})`);
+    return { coordinator: o.listen, nats, stateDir, processes, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function waitForCoordinator(address: string, proc: ManagedProcess): Promise<OperatorClient> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.child.exitCode !== null) {
+      throw new CoordinatorUnavailableError(address, `the coordinator exited at start (status ${proc.child.exitCode}); see ${proc.logFile}`);
+    }
+    try {
+      return await OperatorClient.connect(address, 500);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+  }
+}
+
+export { DEFAULT_COORDINATOR_ADDRESS };

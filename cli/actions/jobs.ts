@@ -1,0 +1,140 @@
+/**
+ * Actions behind `multisect bisect`, `jobs`, `job`, `watch`, `cancel`, `agents`, `logs`.
+ * They take plain values and return results; the commands print them.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { InvalidOptionError } from '../../shared/errors.js';
+import { compileJobSpec } from '../../shared/job-spec.js';
+import { FINAL_STATES } from '../../shared/job-log.js';
+import { CrashMatch, type Job, type JobEvent, JobSpec, Mode } from '../../shared/proto.js';
+import { splitCommand } from '../argv.js';
+import { OperatorClient } from '../client.js';
+
+export interface BisectInput {
+  repo: string;
+  bad: string;
+  goods: string[];
+  build?: string;
+  test?: string;
+  runs?: number;
+  parallel?: number;
+  mode?: string;
+  recipe?: string;
+  params?: Record<string, string>;
+  firstParent?: boolean;
+  crash?: string;
+  originalTitles?: string[];
+  confidence?: number;
+  title?: string;
+}
+
+/** Turn command-line values into a checked job spec (fails before any network call). */
+export function buildSpec(i: BisectInput, cwd = process.cwd()): JobSpec {
+  let repo = i.repo;
+  if (!repo) throw new InvalidOptionError('--repo', 'is required', { hint: 'give a repository path or URL' });
+  const looksLikeUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[\w.-]+@[\w.-]+:/.test(repo);
+  if (!looksLikeUrl) {
+    repo = isAbsolute(repo) ? repo : resolve(cwd, repo);
+    if (!existsSync(repo)) throw new InvalidOptionError('--repo', `${repo} does not exist`, { hint: 'give the path of a git repository or a URL' });
+  }
+  const mode = i.mode ?? 'cause';
+  if (mode !== 'cause' && mode !== 'fix') throw new InvalidOptionError('--mode', `must be cause or fix, got ${JSON.stringify(mode)}`);
+  let crashMatch = CrashMatch.CRASH_MATCH_ANY;
+  let crashRegex = '';
+  if (i.crash === 'same') crashMatch = CrashMatch.CRASH_MATCH_SAME;
+  else if (i.crash && i.crash !== 'any') {
+    crashMatch = CrashMatch.CRASH_MATCH_REGEX;
+    crashRegex = i.crash;
+  }
+  const spec = JobSpec.fromPartial({
+    repo,
+    bad: i.bad,
+    goods: i.goods,
+    mode: mode === 'fix' ? Mode.MODE_FIX : Mode.MODE_CAUSE,
+    title: i.title ?? '',
+    recipe: {
+      kind: i.recipe ?? 'script',
+      build: i.build ? { argv: splitCommand('--build', i.build) } : undefined,
+      test: i.test ? { argv: splitCommand('--test', i.test) } : undefined,
+      params: i.params ?? {},
+    },
+    policy: {
+      runsPerProbe: i.runs ?? 0,
+      parallelismCap: i.parallel ?? 0,
+      firstParent: i.firstParent ?? false,
+      crashMatch,
+      crashRegex,
+      originalTitles: i.originalTitles ?? [],
+      confidenceTarget: i.confidence ?? 0,
+    },
+  });
+  try {
+    return compileJobSpec(spec);
+  } catch (err) {
+    const e = err as InvalidOptionError;
+    const flag = { 'recipe.test': '--test', 'recipe.build': '--build', bad: '--bad', repo: '--repo' }[e.field as string];
+    if (flag) throw new InvalidOptionError(flag, e.message.slice(e.field.length + 2), { cause: err, hint: e.hint });
+    throw err;
+  }
+}
+
+export async function submitJob(coordinator: string, spec: JobSpec): Promise<Job> {
+  const client = await OperatorClient.connect(coordinator);
+  try {
+    return await client.submit(spec);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Follow a job until it ends, calling `onEvent` for each event. Survives a coordinator restart:
+ * when the stream breaks it reconnects and goes on with live events.
+ */
+export async function followJob(coordinator: string, jobId: string, onEvent: (ev: JobEvent) => void, options: { giveUpMs?: number; liveOnly?: boolean } = {}): Promise<Job> {
+  let liveOnly = options.liveOnly ?? false;
+  let lastContact = Date.now();
+  const giveUpMs = options.giveUpMs ?? 120_000;
+  for (;;) {
+    let client: OperatorClient | undefined;
+    try {
+      client = await OperatorClient.connect(coordinator, 2000);
+      lastContact = Date.now();
+      for await (const ev of client.watch(jobId, liveOnly)) {
+        lastContact = Date.now();
+        onEvent(ev);
+      }
+      const job = await client.getJob(jobId);
+      if (FINAL_STATES.has(job.state)) return job;
+    } catch (err) {
+      if (Date.now() - lastContact > giveUpMs) throw err;
+      if ((err as Error).name === 'JobNotFoundError' || (err as Error).name === 'InvalidJobError') throw err;
+    } finally {
+      client?.close();
+    }
+    liveOnly = true;
+    // The job may have ended while we were away.
+    try {
+      const c = await OperatorClient.connect(coordinator, 1000);
+      try {
+        const job = await c.getJob(jobId);
+        if (FINAL_STATES.has(job.state)) return job;
+      } finally {
+        c.close();
+      }
+    } catch {
+      /* not back yet */
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export async function withClient<T>(coordinator: string, fn: (c: OperatorClient) => Promise<T>): Promise<T> {
+  const client = await OperatorClient.connect(coordinator);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}

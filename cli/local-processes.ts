@@ -1,0 +1,74 @@
+/**
+ * Child processes of `multisect up`: a nats-server with its store under the state directory,
+ * and this same program started again as coordinator and agents. Their output goes to log files
+ * so the terminal shows only what the operator needs.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { InfraError } from '../shared/errors.js';
+
+export interface ManagedProcess {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function spawnManaged(name: string, program: string, args: string[], logDir: string, env: NodeJS.ProcessEnv = process.env): ManagedProcess {
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${name}.log`);
+  const fd = openSync(logFile, 'a');
+  const child = spawn(program, args, { stdio: ['ignore', fd, fd], env });
+  const stop = async (graceMs = 15_000): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { name, child, logFile, stop };
+}
+
+/** This program again, with other arguments (works from dist/ and under tsx alike). */
+export function selfCommand(args: string[]): { program: string; args: string[] } {
+  const script = process.argv[1];
+  if (!script) throw new Error('cannot tell which script is running');
+  return { program: process.execPath, args: [...process.execArgv, script, ...args] };
+}
+
+export function natsServerInstalled(): boolean {
+  return spawnSync('nats-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Start nats-server with JetStream on a free loopback port; resolves with its URL. */
+export async function startLocalNats(storeDir: string, logDir: string): Promise<{ url: string; proc: ManagedProcess }> {
+  if (!natsServerInstalled()) {
+    throw new InfraError('nats-server is not installed', {
+      hint: 'install it with `sudo apt-get install nats-server` (Debian/Ubuntu), or point at a running server with --nats URL',
+    });
+  }
+  const portsDir = join(storeDir, 'ports');
+  rmSync(portsDir, { recursive: true, force: true });
+  mkdirSync(portsDir, { recursive: true });
+  const proc = spawnManaged('nats-server', 'nats-server', ['-js', '-sd', join(storeDir, 'jetstream'), '-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', portsDir], logDir);
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new InfraError(`nats-server exited at start; see ${proc.logFile}`);
+    const file = readdirSync(portsDir).find((f) => f.endsWith('.ports'));
+    if (file) {
+      try {
+        const ports = JSON.parse(readFileSync(join(portsDir, file), 'utf8')) as { nats?: string[] };
+        const url = ports.nats?.[0];
+        if (url) return { url: url.replace('0.0.0.0', '127.0.0.1'), proc };
+      } catch {
+        /* half-written; read again */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await proc.stop();
+  throw new InfraError(`nats-server did not start within 10 s; see ${proc.logFile}`);
+}

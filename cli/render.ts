@@ -1,0 +1,85 @@
+/** Text renderings of jobs, agents and events for the terminal. */
+import { FINAL_STATES, formatDuration, jobStateName, resultLines, short } from '../shared/job-log.js';
+import { type AgentInfo, type Job, type JobEvent, JobState, Mode } from '../shared/proto.js';
+
+export function jobToJson(job: Job): Record<string, unknown> {
+  const r = job.result;
+  return {
+    id: job.id,
+    state: jobStateName(job.state),
+    mode: job.spec?.mode === Mode.MODE_FIX ? 'fix' : 'cause',
+    repo: job.spec?.repo,
+    bad: job.badHash,
+    goods: job.goodHashes,
+    candidatesTotal: job.candidatesTotal,
+    candidatesLeft: job.candidatesLeft,
+    probesDone: job.probesDone,
+    probesInFlight: job.probesInFlight,
+    createdMs: job.createdMs,
+    finishedMs: job.finishedMs || undefined,
+    culprit: r?.culprit
+      ? { hash: r.culprit.hash, subject: r.culprit.subject, author: r.culprit.author, authorEmail: r.culprit.authorEmail, date: new Date(r.culprit.dateMs).toISOString(), merge: r.culprit.merge }
+      : undefined,
+    confidence: r?.confidence,
+    suspects: r?.suspects.map((s) => ({ hash: s.hash, probability: s.probability })),
+    reason: r?.reason || undefined,
+    crash: r?.crashTitle ? { title: r.crashTitle, logKey: r.crashLogKey } : undefined,
+    revisionsTested: r?.revisionsTested,
+    wallMs: r?.wallMs,
+    buildMs: r?.buildMs,
+    testMs: r?.testMs,
+    flags: r?.flags,
+  };
+}
+
+export function jobsTable(jobs: Job[]): string {
+  if (jobs.length === 0) return 'no jobs';
+  const rows = [['JOB', 'STATE', 'LEFT', 'PROBES', 'CULPRIT', 'REPO']];
+  for (const j of jobs) {
+    rows.push([j.id, jobStateName(j.state), String(j.candidatesLeft), String(j.probesDone), j.result?.culprit ? short(j.result.culprit.hash) : '-', j.spec?.repo ?? '']);
+  }
+  return table(rows);
+}
+
+export function jobText(job: Job): string {
+  const lines = [
+    `job ${job.id}: ${jobStateName(job.state)}`,
+    `repo: ${job.spec?.repo}`,
+    `bad: ${job.badHash}  good: ${job.goodHashes.join(' ') || '(none)'}`,
+    `candidates: ${job.candidatesLeft} left of ${job.candidatesTotal}; probes done: ${job.probesDone}, in flight: ${job.probesInFlight}`,
+  ];
+  if (FINAL_STATES.has(job.state)) lines.push(...resultLines(job));
+  else if (job.result?.suspects.length) {
+    lines.push('top suspects:');
+    for (const s of job.result.suspects) lines.push(`  ${short(s.hash)} p=${s.probability.toFixed(3)}`);
+  }
+  return lines.join('\n');
+}
+
+export function agentsTable(agents: AgentInfo[]): string {
+  if (agents.length === 0) return 'no agents';
+  const rows = [['AGENT', 'HOST', 'STATE', 'SLOTS', 'BUSY', 'LAST SEEN', 'PROBLEM']];
+  for (const a of agents) {
+    const busy = a.slotStatus.filter((s) => s.probeId).map((s) => `${s.slot}:${short(s.commit)} ${s.phase}`);
+    rows.push([a.agentId, a.host, a.connected ? 'connected' : 'gone', String(a.slots), busy.join(', ') || '-', `${formatDuration(Date.now() - Number(a.lastSeenMs))} ago`, a.problem || '-']);
+  }
+  return table(rows);
+}
+
+export function eventLine(ev: JobEvent): string {
+  const t = new Date(Number(ev.timeMs)).toISOString().slice(11, 19);
+  const left = ev.kind === 'verdict' ? ` [${ev.candidatesLeft} left, top p=${ev.topProbability.toFixed(3)}]` : '';
+  return ev.message
+    .split('\n')
+    .map((l, i) => (i === 0 ? `${t} ${l}${left}` : `         ${l}`))
+    .join('\n');
+}
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+export function exitCodeFor(job: Job): number {
+  return job.state === JobState.JOB_STATE_SUCCEEDED ? 0 : job.state === JobState.JOB_STATE_INCONCLUSIVE ? 3 : 1;
+}

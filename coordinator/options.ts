@@ -1,0 +1,53 @@
+/** Coordinator options, their defaults, and the one function that fills and validates them. */
+import type { Logger } from 'pino';
+import { InvalidOptionError } from '../shared/errors.js';
+import { hostPort, natsUrl, positiveInt } from '../shared/options.js';
+import { DEFAULT_COORDINATOR_ADDRESS } from '../shared/grpc.js';
+
+export interface CoordinatorOptions {
+  /** Where gRPC listens. Default 127.0.0.1:7420 (port 0 = any free port). */
+  listen: string;
+  /** NATS servers (several for a cluster). Required. */
+  natsServers: string[];
+  /** NATS URLs agents are told to use. Default: natsServers. */
+  advertiseNats: string[];
+  /** Directory for the coordinator's git mirrors. Required. */
+  stateDir: string;
+  /** An assignment lapses this long after the agent's last heartbeat. Default 30 s. */
+  leaseMs: number;
+  /** How often agents must heartbeat. Default leaseMs / 6, at least 250 ms. */
+  heartbeatIntervalMs: number;
+  /** Prefix of the JetStream names; '' = production names. Default ''. */
+  namespace: string;
+  /** Name of the durable verdict consumer. Default 'coordinator'. */
+  consumerName: string;
+  /** JetStream replicas for the streams and buckets. Default 1. */
+  replicas: number;
+  logger: Logger;
+}
+
+export type CoordinatorOptionsInput = Partial<CoordinatorOptions> & Pick<CoordinatorOptions, 'natsServers' | 'stateDir' | 'logger'>;
+
+export function compileCoordinatorOptions(input: CoordinatorOptionsInput): CoordinatorOptions {
+  const listen = hostPort('listen', input.listen ?? DEFAULT_COORDINATOR_ADDRESS);
+  if (!input.natsServers || input.natsServers.length === 0) throw new InvalidOptionError('nats', 'at least one NATS URL is needed');
+  input.natsServers.forEach((u) => natsUrl('nats', u));
+  if (!input.stateDir) throw new InvalidOptionError('stateDir', 'must not be empty');
+  const leaseMs = positiveInt('leaseMs', input.leaseMs ?? 30_000, { min: 500 });
+  const heartbeatIntervalMs = positiveInt('heartbeatIntervalMs', input.heartbeatIntervalMs ?? Math.max(250, Math.floor(leaseMs / 6)), { min: 50 });
+  if (heartbeatIntervalMs >= leaseMs) throw new InvalidOptionError('heartbeatIntervalMs', `must be shorter than the lease (${leaseMs} ms)`);
+  const namespace = input.namespace ?? '';
+  if (!/^[A-Za-z0-9_-]*$/.test(namespace)) throw new InvalidOptionError('namespace', 'may hold only letters, digits, _ and -');
+  return {
+    listen,
+    natsServers: input.natsServers,
+    advertiseNats: input.advertiseNats && input.advertiseNats.length > 0 ? input.advertiseNats : input.natsServers,
+    stateDir: input.stateDir,
+    leaseMs,
+    heartbeatIntervalMs,
+    namespace,
+    consumerName: input.consumerName ?? 'coordinator',
+    replicas: positiveInt('replicas', input.replicas ?? 1, { max: 5 }),
+    logger: input.logger,
+  };
+}

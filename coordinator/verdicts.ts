@@ -1,0 +1,116 @@
+/**
+ * Verdicts: reading a job's verdicts back from the VERDICTS stream (recovery, logs), the
+ * durable consumer that feeds new ones to the coordinator, and the translation of a verdict
+ * into the engine's evidence.
+ */
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
+import type { Logger } from 'pino';
+import { RunOutcome, Verdict } from '../shared/proto.js';
+import type { Store } from '../shared/nats.js';
+import type { EngineVerdict } from './engine/index.js';
+
+/**
+ * A verdict as evidence: the runs that completed (ok or crash) and the crashes that match the
+ * job's crash policy. A failed build, or no completed run, is a skip.
+ */
+export function toEngineVerdict(v: Verdict): EngineVerdict {
+  if (v.build && !v.build.ok) return { probeId: v.probeId, commit: v.commit, skipped: true, reason: v.build.error || 'build failed' };
+  const completed = v.runs.filter((r) => r.outcome === RunOutcome.RUN_OUTCOME_OK || r.outcome === RunOutcome.RUN_OUTCOME_CRASH);
+  if (completed.length === 0) {
+    const reason = v.runs.find((r) => r.title)?.title ?? 'no run completed';
+    return { probeId: v.probeId, commit: v.commit, skipped: true, reason };
+  }
+  const crashes = completed.filter((r) => r.outcome === RunOutcome.RUN_OUTCOME_CRASH && r.matches).length;
+  return { probeId: v.probeId, commit: v.commit, runs: completed.length, crashes };
+}
+
+/** Every verdict stored for a job, in stream order. */
+export async function readJobVerdicts(store: Store, jobId: string): Promise<Verdict[]> {
+  const subject = store.verdictSubject(jobId);
+  const info = await store.jsm.streams.info(store.names.verdictStream, { subjects_filter: subject });
+  const count = info.state.subjects?.[subject] ?? 0;
+  if (count === 0) return [];
+  const consumer = await store.js.consumers.get(store.names.verdictStream, { filterSubjects: [subject] });
+  const out: Verdict[] = [];
+  const messages = await consumer.consume();
+  try {
+    for await (const m of messages) {
+      out.push(Verdict.decode(m.data));
+      if (m.info.pending === 0) break;
+    }
+  } finally {
+    messages.stop();
+  }
+  return out;
+}
+
+/**
+ * The coordinator's durable consumer of all verdicts. `handler` must persist what the verdict
+ * changed before it resolves; only then is the message acknowledged. A message that makes the
+ * handler throw is not acknowledged and comes back after the ack wait.
+ */
+export class VerdictConsumer {
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly durableName: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(handler: (v: Verdict) => Promise<void>): Promise<void> {
+    const { jsm, js, names } = this.store;
+    const config = {
+      durable_name: this.durableName,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: `${names.verdictSubject}.>`,
+      ack_wait: 30_000 * 1_000_000,
+      max_ack_pending: 1000,
+    };
+    try {
+      await jsm.consumers.info(names.verdictStream, this.durableName);
+    } catch {
+      await jsm.consumers.add(names.verdictStream, config);
+    }
+    const consumer = await js.consumers.get(names.verdictStream, this.durableName);
+    this.loop = (async () => {
+      while (!this.stopped) {
+        try {
+          this.messages = await consumer.consume({ max_messages: 100 });
+          for await (const m of this.messages) await this.handle(m, handler);
+        } catch (err) {
+          if (this.stopped) return;
+          this.logger.warn({ err: (err as Error).message }, 'verdict consumer interrupted; resuming');
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    })();
+  }
+
+  private async handle(m: JsMsg, handler: (v: Verdict) => Promise<void>): Promise<void> {
+    let verdict: Verdict;
+    try {
+      verdict = Verdict.decode(m.data);
+    } catch (err) {
+      this.logger.error({ err, subject: m.subject, seq: m.seq }, 'undecodable verdict dropped');
+      m.term();
+      return;
+    }
+    try {
+      await handler(verdict);
+      await m.ackAck().catch(() => m.ack());
+    } catch (err) {
+      this.logger.error({ err, probeId: verdict.probeId }, 'verdict not applied; it will be redelivered');
+      m.nak(1000);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.messages?.stop();
+    await this.loop?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The job's bisection log, in the style kernel developers know from syzbot, rendered from facts
+ * only (spec, verdicts, result) so that it reads the same after a coordinator restart and shows
+ * every probe exactly once.
+ */
+import { Job, JobState, Mode, RunOutcome, type Verdict } from './proto.js';
+
+export const short = (h: string): string => h.slice(0, 12);
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function headerLines(job: Job): string[] {
+  const mode = job.spec?.mode === Mode.MODE_FIX ? 'fix' : 'cause';
+  const lines = [`bisecting ${mode} commit starting from ${short(job.badHash)}`];
+  if (job.goodHashes.length) lines.push(`good: ${job.goodHashes.map(short).join(' ')}`);
+  lines.push(`${job.candidatesTotal} revisions left to test`);
+  return lines;
+}
+
+export function verdictLines(v: Verdict): string[] {
+  const lines: string[] = [];
+  const compiler = v.build?.compiler ? ` with ${v.build.compiler}` : '';
+  lines.push(`building at ${short(v.commit)}${compiler} on agent ${v.agentId}`);
+  if (v.abortReason) {
+    lines.push(`aborted: ${v.abortReason}`);
+    return lines;
+  }
+  if (v.build && !v.build.ok) {
+    lines.push(`build failed: skipping ${short(v.commit)}${v.build.error ? `: ${lastLine(v.build.error)}` : ''}`);
+    return lines;
+  }
+  for (const r of v.runs) lines.push(`run #${r.index}: ${runText(r.outcome, r.title, r.matches)}`);
+  const outcomes = new Set(v.runs.map((r) => runText(r.outcome, r.title, r.matches)));
+  if (v.runs.length > 1 && outcomes.size === 1) lines.push(`all runs: ${[...outcomes][0]}`);
+  return lines;
+}
+
+function runText(outcome: RunOutcome, title: string, matches: boolean): string {
+  switch (outcome) {
+    case RunOutcome.RUN_OUTCOME_OK:
+      return 'OK';
+    case RunOutcome.RUN_OUTCOME_CRASH:
+      return matches ? `crashed: ${title}` : `crashed (other crash, not counted): ${title}`;
+    case RunOutcome.RUN_OUTCOME_SKIP:
+      return `skipped: ${title}`;
+    case RunOutcome.RUN_OUTCOME_INFRA:
+      return `infrastructure problem: ${title}`;
+    default:
+      return 'unknown';
+  }
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines[lines.length - 1] ?? '';
+}
+
+export function resultLines(job: Job): string[] {
+  const r = job.result;
+  if (!r) return [];
+  const lines: string[] = [];
+  const machine = r.buildMs + r.testMs;
+  lines.push(
+    `revisions tested: ${r.revisionsTested}, wall time: ${formatDuration(r.wallMs)}, machine time: ${formatDuration(machine)} (build: ${formatDuration(r.buildMs)}, test: ${formatDuration(r.testMs)})`,
+  );
+  const firstWhat = job.spec?.mode === Mode.MODE_FIX ? 'first good commit' : 'first bad commit';
+  switch (job.state) {
+    case JobState.JOB_STATE_SUCCEEDED:
+      if (r.culprit) lines.push(`${firstWhat}: ${short(r.culprit.hash)} ${r.culprit.subject}`);
+      lines.push(`confidence: ${r.confidence.toFixed(3)}`);
+      break;
+    case JobState.JOB_STATE_INCONCLUSIVE:
+      lines.push(`inconclusive: ${r.reason}`);
+      lines.push(`the ${firstWhat} could be any of:`);
+      for (const s of r.suspects) lines.push(`  ${short(s.hash)} (p=${s.probability.toFixed(3)})`);
+      break;
+    case JobState.JOB_STATE_NOT_IN_RANGE:
+      lines.push(`not in range: ${r.reason}`);
+      break;
+    case JobState.JOB_STATE_FAILED:
+      lines.push(`failed: ${r.reason}`);
+      break;
+    case JobState.JOB_STATE_CANCELLED:
+      lines.push(`cancelled: ${r.reason}`);
+      break;
+    default:
+      break;
+  }
+  if (r.crashTitle) lines.push(`crash: ${r.crashTitle}`);
+  for (const f of r.flags) lines.push(`flag: ${f}`);
+  return lines;
+}
+
+export function renderJobLog(job: Job, verdicts: readonly Verdict[]): string {
+  const lines = headerLines(job);
+  for (const v of verdicts) lines.push(...verdictLines(v));
+  lines.push(...resultLines(job));
+  return lines.join('\n') + '\n';
+}
+
+export const FINAL_STATES: ReadonlySet<JobState> = new Set([
+  JobState.JOB_STATE_SUCCEEDED,
+  JobState.JOB_STATE_INCONCLUSIVE,
+  JobState.JOB_STATE_NOT_IN_RANGE,
+  JobState.JOB_STATE_FAILED,
+  JobState.JOB_STATE_CANCELLED,
+]);
+
+export function jobStateName(s: JobState): string {
+  return JobState[s].replace('JOB_STATE_', '').toLowerCase();
+}

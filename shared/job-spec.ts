@@ -1,0 +1,103 @@
+/**
+ * Job specs are checked before anything runs, and their defaults filled, in one place. The
+ * coordinator calls it on SubmitJob; the CLI calls it too, to fail fast before dialling.
+ * A rejected spec says which field and why.
+ */
+import { InvalidJobError } from './errors.js';
+import { checkRepoLocation } from './mirror.js';
+import { Command, CrashMatch, JobSpec, Mode, Policy, Recipe } from './proto.js';
+
+export const RECIPE_KINDS = ['script', 'kernel'] as const;
+
+/** Limits that keep a spec (and what it makes agents do) bounded. */
+export const SPEC_LIMITS = {
+  maxGoods: 64,
+  maxArgs: 256,
+  maxArgLength: 8192,
+  maxEnv: 64,
+  maxRuns: 200,
+  maxTimeoutSeconds: 24 * 3600,
+  maxTitles: 32,
+  maxRegexLength: 1024,
+  maxParams: 64,
+  maxParamLength: 64 * 1024,
+};
+
+const REF_RE = /^[A-Za-z0-9][A-Za-z0-9._/@{}^~+-]{0,254}$/;
+
+function checkRef(field: string, ref: string): void {
+  if (!REF_RE.test(ref) || ref.includes('..')) {
+    throw new InvalidJobError(field, `${JSON.stringify(ref)} is not a commit, branch or tag name`, {
+      hint: 'refs may not start with "-" or contain spaces or ".."',
+    });
+  }
+}
+
+function checkCommand(field: string, cmd: Command | undefined, required: boolean): Command | undefined {
+  if (!cmd || cmd.argv.length === 0) {
+    if (required) throw new InvalidJobError(field, 'a command is required', { hint: `give --${field.split('.').pop()} "CMD ARGS..."` });
+    return undefined;
+  }
+  if (cmd.argv.length > SPEC_LIMITS.maxArgs) throw new InvalidJobError(field, `at most ${SPEC_LIMITS.maxArgs} arguments`);
+  cmd.argv.forEach((a, i) => {
+    if (a.length > SPEC_LIMITS.maxArgLength) throw new InvalidJobError(`${field}.argv[${i}]`, `longer than ${SPEC_LIMITS.maxArgLength} characters`);
+    if (a.includes('\0')) throw new InvalidJobError(`${field}.argv[${i}]`, 'contains a NUL byte');
+  });
+  if (cmd.argv[0] === '') throw new InvalidJobError(`${field}.argv[0]`, 'the program name is empty');
+  if (Object.keys(cmd.env).length > SPEC_LIMITS.maxEnv) throw new InvalidJobError(`${field}.env`, `at most ${SPEC_LIMITS.maxEnv} variables`);
+  for (const k of Object.keys(cmd.env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new InvalidJobError(`${field}.env`, `${JSON.stringify(k)} is not a variable name`);
+  }
+  if (cmd.timeoutSeconds > SPEC_LIMITS.maxTimeoutSeconds) throw new InvalidJobError(`${field}.timeout_seconds`, `at most ${SPEC_LIMITS.maxTimeoutSeconds}`);
+  return cmd;
+}
+
+/** Validate and fill defaults. Returns a new spec; throws InvalidJobError naming the field. */
+export function compileJobSpec(input: JobSpec): JobSpec {
+  const spec = JobSpec.fromPartial(input);
+  checkRepoLocation(spec.repo, 'repo');
+  if (!spec.bad) throw new InvalidJobError('bad', 'the bad commit is required', { hint: 'give --bad REF (the commit that shows the crash)' });
+  checkRef('bad', spec.bad);
+  if (spec.goods.length > SPEC_LIMITS.maxGoods) throw new InvalidJobError('goods', `at most ${SPEC_LIMITS.maxGoods} good commits`);
+  spec.goods.forEach((g, i) => checkRef(`goods[${i}]`, g));
+  if (spec.mode === Mode.MODE_UNSPECIFIED) spec.mode = Mode.MODE_CAUSE;
+  if (spec.mode !== Mode.MODE_CAUSE && spec.mode !== Mode.MODE_FIX) throw new InvalidJobError('mode', 'must be cause or fix');
+
+  const recipe = Recipe.fromPartial(spec.recipe ?? {});
+  if (!recipe.kind) recipe.kind = 'script';
+  if (!(RECIPE_KINDS as readonly string[]).includes(recipe.kind)) {
+    throw new InvalidJobError('recipe.kind', `unknown recipe ${JSON.stringify(recipe.kind)}; known: ${RECIPE_KINDS.join(', ')}`);
+  }
+  checkCommand('recipe.build', recipe.build, false);
+  checkCommand('recipe.test', recipe.test, recipe.kind === 'script');
+  if (Object.keys(recipe.params).length > SPEC_LIMITS.maxParams) throw new InvalidJobError('recipe.params', `at most ${SPEC_LIMITS.maxParams}`);
+  for (const [k, v] of Object.entries(recipe.params)) {
+    if (v.length > SPEC_LIMITS.maxParamLength) throw new InvalidJobError(`recipe.params.${k}`, `longer than ${SPEC_LIMITS.maxParamLength} characters`);
+  }
+  spec.recipe = recipe;
+
+  const policy = Policy.fromPartial(spec.policy ?? {});
+  if (policy.runsPerProbe === 0) policy.runsPerProbe = recipe.kind === 'kernel' ? 4 : 1;
+  if (policy.runsPerProbe > SPEC_LIMITS.maxRuns) throw new InvalidJobError('policy.runs_per_probe', `at most ${SPEC_LIMITS.maxRuns}`);
+  if (policy.confidenceTarget === 0) policy.confidenceTarget = 0.99;
+  if (!(policy.confidenceTarget > 0.5 && policy.confidenceTarget < 1)) {
+    throw new InvalidJobError('policy.confidence_target', `must be between 0.5 and 1 (exclusive), got ${policy.confidenceTarget}`);
+  }
+  if (policy.crashMatch === CrashMatch.CRASH_MATCH_UNSPECIFIED) policy.crashMatch = CrashMatch.CRASH_MATCH_ANY;
+  if (policy.crashMatch === CrashMatch.CRASH_MATCH_REGEX) {
+    if (!policy.crashRegex) throw new InvalidJobError('policy.crash_regex', 'required with crash matching "regex"');
+    if (policy.crashRegex.length > SPEC_LIMITS.maxRegexLength) throw new InvalidJobError('policy.crash_regex', `longer than ${SPEC_LIMITS.maxRegexLength}`);
+    try {
+      new RegExp(policy.crashRegex);
+    } catch (err) {
+      throw new InvalidJobError('policy.crash_regex', `not a valid regular expression: ${(err as Error).message}`);
+    }
+  }
+  if (policy.crashMatch === CrashMatch.CRASH_MATCH_SAME && policy.originalTitles.length === 0) {
+    throw new InvalidJobError('policy.original_titles', 'crash matching "same" needs the original crash title(s)');
+  }
+  if (policy.originalTitles.length > SPEC_LIMITS.maxTitles) throw new InvalidJobError('policy.original_titles', `at most ${SPEC_LIMITS.maxTitles}`);
+  spec.policy = policy;
+  if (spec.title.length > 512) throw new InvalidJobError('title', 'at most 512 characters');
+  return spec;
+}
