@@ -105,11 +105,11 @@ static noinline int multisect_lab_pop(void)
 	if (list_empty(&lab.head))
 		return -ENOENT;
 	e = list_first_entry(&lab.head, struct lab_entry, node);
+	list_del(&e->node);
 	spin_lock(&lab.lock);
 	if (lab.shared == e)
-		lab.shared = NULL;
+		lab.shared = list_first_entry_or_null(&lab.head, struct lab_entry, node);
 	spin_unlock(&lab.lock);
-	list_del(&e->node);
 	kfree(lab.spare);
 	lab.spare = e;
 	lab.count--;
