@@ -52,7 +52,7 @@ bench: gen
 	@for b in test/bench/*.ts; do echo "== $$b"; npx tsx $$b || exit 1; done
 
 demo: gen
-	npx tsx deploy/demo.ts
+	npx tsx deploy/demo/demo.ts
 
 clean:
 	rm -rf dist shared/gen node_modules/.installed

@@ -29,7 +29,7 @@ import type { AgentEntry, AgentRegistry } from './agent-registry.js';
 import { loadCandidateDag } from './dag-loader.js';
 import { Bisection, type CandidateDag, type Decision } from './engine/index.js';
 import type { EventPublisher } from './events.js';
-import { FINAL_STATES, headerLines, renderJobLog, short, verdictLines } from '../shared/job-log.js';
+import { FINAL_STATES, headerLines, renderJobLog, resultLines, short, verdictLines } from '../shared/job-log.js';
 import type { InFlightRecord, JobStore } from './job-store.js';
 import { pickJob } from './scheduler.js';
 import { readJobVerdicts, toEngineVerdict } from './verdicts.js';
@@ -258,6 +258,8 @@ export class JobManager {
     for (const p of [...rt.inFlight.values()]) this.cancelProbe(rt, p, 'job ended');
     const now = Date.now();
     const job = this.snapshot(rt);
+    job.probesInFlight = 0;
+    job.updatedMs = now;
     job.state = state;
     job.finishedMs = now;
     const crash = this.representativeCrash(rt, result.culprit?.hash);
@@ -272,7 +274,7 @@ export class JobManager {
     });
     rt.job = job;
     await this.persist(rt);
-    await this.deps.events.publish({ jobId: job.id, kind: 'finished', state, message: renderJobLog(job, []).split('\n').slice(3).join('\n').trim() });
+    await this.deps.events.publish({ jobId: job.id, kind: 'finished', state, message: resultLines(job).join('\n') });
     this.logger.info({ jobId: job.id, state: JobState[state], culprit: result.culprit?.hash }, 'job finished');
     this.schedule();
   }
@@ -302,13 +304,14 @@ export class JobManager {
     });
   }
 
+  /** The job as clients see it: the stored record plus live counts (and, while running, suspects). */
   private snapshot(rt: JobRuntime): Job {
     const job = Job.fromPartial(rt.job);
+    const status = rt.engine.status();
+    job.candidatesLeft = status.candidatesLeft;
+    job.probesDone = rt.verdicts.length;
+    job.probesInFlight = rt.inFlight.size;
     if (this.running.has(job.id)) {
-      const status = rt.engine.status();
-      job.candidatesLeft = status.candidatesLeft;
-      job.probesDone = rt.verdicts.length;
-      job.probesInFlight = rt.inFlight.size;
       job.updatedMs = Date.now();
       job.result = JobResult.fromPartial({
         confidence: status.top[0]?.probability ?? 0,
@@ -320,8 +323,7 @@ export class JobManager {
   }
 
   private persist(rt: JobRuntime): Promise<void> {
-    const record = { job: this.snapshot(rt), inFlight: [...rt.inFlight.values()] };
-    if (!this.running.has(rt.job.id)) record.job = rt.job;
+    const record = { job: this.running.has(rt.job.id) ? this.snapshot(rt) : rt.job, inFlight: [...rt.inFlight.values()] };
     rt.persistChain = rt.persistChain.then(() => this.deps.jobStore.put(record));
     return rt.persistChain;
   }

@@ -1,0 +1,48 @@
+/**
+ * Test commands for end-to-end bisections: a shell script that takes a while, records how many
+ * probes run at once (files in a marks directory), and crashes when the planted `BUG` file is
+ * in the worktree.
+ */
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestScript {
+  /** The --test command line. */
+  command: string;
+  marksDir: string;
+  /** Largest number of test runs seen at once. */
+  maxConcurrency(): Promise<number>;
+}
+
+export async function makeTestScript(options: { sleepSeconds?: number; title?: string } = {}): Promise<TestScript> {
+  const dir = await mkdtemp(join(tmpdir(), 'multisect-script-'));
+  const marks = join(dir, 'marks');
+  const script = join(dir, 'test.sh');
+  await writeFile(
+    script,
+    `#!/bin/sh
+marks="$1"
+mkdir -p "$marks/running"
+touch "$marks/running/$MULTISECT_PROBE"
+ls "$marks/running" | wc -l >> "$marks/counts"
+sleep ${options.sleepSeconds ?? 0.3}
+rm -f "$marks/running/$MULTISECT_PROBE"
+echo "$MULTISECT_COMMIT" >> "$marks/tested"
+if [ -e BUG ]; then
+  echo "CRASH: ${options.title ?? 'general protection fault in fast_path'}"
+  exit 1
+fi
+exit 0
+`,
+  );
+  await chmod(script, 0o755);
+  return {
+    command: `${script} ${marks}`,
+    marksDir: marks,
+    maxConcurrency: async () => {
+      const text = await readFile(join(marks, 'counts'), 'utf8').catch(() => '');
+      return Math.max(0, ...text.split('\n').filter(Boolean).map(Number));
+    },
+  };
+}
