@@ -1,0 +1,259 @@
+/**
+ * The parser: find the first oops in a console log, cut its report out of the interleaved
+ * output, and describe it with the oops table.
+ *
+ * Cost: finding the oops is a handful of native substring searches over the text (linear);
+ * everything after works on a bounded window of bounded lines, so rules never see more than
+ * MAX_REPORT_LINES x MAX_LINE_LENGTH characters whatever the input.
+ */
+import { crashType } from './crash-type.js';
+import { corruptedReason } from './corrupted.js';
+import { CONSOLE_CONTEXT, lineEnd, lineStart, splitLine } from './lines.js';
+import { OOPSES } from './oopses.js';
+import { guiltyFrame, type Frame } from './stack.js';
+import { findSuppression } from './suppressions.js';
+import { sanitizeTitle } from './title.js';
+import type { CrashReport, Oops, OopsFormat } from './types.js';
+
+/** A report is cut after this many lines of its own context... */
+export const MAX_REPORT_LINES = 3000;
+/** ...or after scanning this many characters past its start (other CPUs' lines included). */
+export const MAX_REPORT_SCAN = 4 << 20;
+/** After this many lines, a "Kernel panic" is the echo of the report, not part of it. */
+const PANIC_ECHO_AFTER = 25;
+
+const NO_FORMAT = 'matched no format';
+const SRC_IN_LINE = /([a-zA-Z0-9\-_/.]+\.[chS]|[a-zA-Z0-9\-_/.]+\.rs):[0-9]+/;
+
+/**
+ * Lines that continue a report rather than start one: BUG() is an invalid opcode, and
+ * panic_on_warn panics after the WARNING.
+ */
+const NOT_A_START: readonly RegExp[] = [
+  /invalid opcode: 0000/,
+  /Kernel panic - not syncing: panic_on_warn set/,
+  /Kernel panic - not syncing: panic_on_oops set/,
+];
+
+/** The oops family whose header is on this line, if it is not a known false positive. */
+function oopsOfLine(line: string): Oops | undefined {
+  if (NOT_A_START.some((r) => r.test(line))) return undefined;
+  for (const oops of OOPSES) {
+    if (!line.includes(oops.header)) continue;
+    if (oops.suppressions.some((s) => s.test(line))) continue;
+    return oops;
+  }
+  return undefined;
+}
+
+interface Found {
+  oops: Oops;
+  start: number;
+}
+
+/**
+ * The first line carrying an oops header. Each header is located with indexOf (native,
+ * linear); a line rejected by suppressions only advances the headers found on it.
+ */
+export function findFirstOops(text: string, from = 0): Found | undefined {
+  const next = OOPSES.map((o) => text.indexOf(o.header, from));
+  for (;;) {
+    let min = -1;
+    for (const p of next) if (p !== -1 && (min === -1 || p < min)) min = p;
+    if (min === -1) return undefined;
+    const start = lineStart(text, min);
+    const end = lineEnd(text, min);
+    const oops = oopsOfLine(clipAround(text, start, end, min));
+    if (oops) return { oops, start };
+    for (let k = 0; k < next.length; k++) {
+      if (next[k] !== -1 && next[k]! <= end) next[k] = text.indexOf(OOPSES[k]!.header, end);
+    }
+  }
+}
+
+/** A very long line is cut, but around the header that was found on it. */
+function clipAround(text: string, start: number, end: number, at: number): string {
+  if (end - start <= 1024) return text.slice(start, end);
+  const from = Math.max(start, at - 256);
+  return text.slice(from, Math.min(end, from + 1024));
+}
+
+interface Cut {
+  lines: string[];
+  /** Offsets of each line's start and end in the text. */
+  starts: number[];
+  ends: number[];
+}
+
+/** Cut the report out: the oops line and what follows in the same context. */
+function cutReport(text: string, start: number, context: string, kernel: boolean, questionable: boolean): Cut {
+  const cut: Cut = { lines: [], starts: [], ends: [] };
+  let textLines = 0;
+  for (let pos = start; pos < text.length && pos - start < MAX_REPORT_SCAN; ) {
+    const end = lineEnd(text, pos);
+    const raw = text.slice(pos, Math.min(end, pos + 4096));
+    const lineAt = pos;
+    pos = end + 1;
+    const line = splitLine(raw);
+    const first = lineAt === start;
+    if (!first) {
+      if (line.questionable && !questionable) continue;
+      if (line.context !== context) continue;
+      // A kernel report goes on in kernel lines: the rest is user space (the fuzzer's log).
+      if (kernel && !line.kernel) continue;
+    }
+    textLines++;
+    if (line.text.includes('Disabling lock debugging due to kernel taint')) continue;
+    if (textLines > PANIC_ECHO_AFTER && line.text.includes('Kernel panic - not syncing')) break;
+    cut.lines.push(questionable ? line.text.replace(/^( *(?:\[<?[0-9a-f]+>?\] )?)\? +/, '$1') : line.text);
+    cut.starts.push(lineAt);
+    cut.ends.push(end);
+    if (cut.lines.length >= MAX_REPORT_LINES) break;
+  }
+  return cut;
+}
+
+interface Description {
+  title: string;
+  alts: string[];
+  corrupted: string;
+  format: OopsFormat | undefined;
+  frame: Frame | undefined;
+  frameName: string;
+  frames: Frame[];
+}
+
+const fill = (fmt: string, args: readonly string[], frame: string): string =>
+  fmt.replace(/\{(FRAME|[0-9]+)\}/g, (_, k: string) => (k === 'FRAME' ? frame : (args[Number(k) - 1] ?? '')));
+
+/** Match the family's formats against the report lines and build the title. */
+function describe(lines: readonly string[], oops: Oops): Description {
+  // The earliest title match wins; among formats matching there, table order decides.
+  let at = -1;
+  let candidates: { format: OopsFormat; m: RegExpExecArray }[] = [];
+  for (let i = 0; i < lines.length && at === -1; i++) {
+    let col = Infinity;
+    for (const format of oops.formats) {
+      const m = format.title.exec(lines[i]!);
+      if (!m) continue;
+      if (m.index < col) {
+        col = m.index;
+        candidates = [];
+      }
+      if (m.index === col) candidates.push({ format, m });
+    }
+    if (candidates.length > 0) at = i;
+  }
+  for (const { format, m } of candidates) {
+    const args = m.slice(1).map((a) => a ?? '');
+    if (format.report && !matchReport(lines, at, format, args)) continue;
+    let corrupted = '';
+    let frame: Frame | undefined;
+    let frameName = '';
+    let frames: Frame[] = [];
+    if (format.stack) {
+      const g = guiltyFrame(lines, at, format.stack);
+      frame = g.frame;
+      frames = g.walk.all;
+      frameName = g.name;
+      if (!frame) {
+        frameName = 'corrupted';
+        corrupted ||= 'extracted no stack frame';
+      }
+    }
+    // Every name the frame went by gives alternative titles, so "same crash" matching
+    // works across kernels that name the syscall wrappers differently.
+    const names = frame ? [...new Set([frameName, ...frame.names])] : [frameName];
+    const title = fill(format.fmt, args, frameName);
+    const alts = new Set<string>();
+    for (const n of names) {
+      alts.add(fill(format.fmt, args, n));
+      for (const a of format.alt ?? []) alts.add(fill(a, args, n));
+    }
+    alts.delete(title);
+    return { title, alts: [...alts], corrupted, format, frame, frameName: frame ? frameName : '', frames };
+  }
+  // A title matched but its report rules did not, or nothing matched: take the header line.
+  const headerLine = lines.find((l) => l.includes(oops.header)) ?? lines[0] ?? '';
+  return {
+    title: headerLine.slice(Math.max(0, headerLine.indexOf(oops.header))),
+    alts: [],
+    corrupted: candidates.length > 0 ? 'matched title but not report rules' : NO_FORMAT,
+    format: undefined,
+    frame: undefined,
+    frameName: '',
+    frames: [],
+  };
+}
+
+/** The `report` rules of a format, each on a later line; captures are appended to args. */
+function matchReport(lines: readonly string[], at: number, format: OopsFormat, args: string[]): boolean {
+  let prev = at;
+  for (const rule of format.report ?? []) {
+    const last = format.reportGap === undefined ? lines.length - 1 : Math.min(lines.length - 1, prev + format.reportGap + 1);
+    let found = -1;
+    for (let i = prev + 1; i <= last; i++) {
+      const m = rule.exec(lines[i]!);
+      if (!m) continue;
+      args.push(...m.slice(1).map((a) => a ?? ''));
+      found = i;
+      break;
+    }
+    if (found === -1) return false;
+    prev = found;
+  }
+  return true;
+}
+
+/** Why the report is corrupted ('' if it is not). A header no format knows is taken as is. */
+function judge(d: Description, lines: readonly string[]): string {
+  if (d.corrupted === NO_FORMAT) return '';
+  return d.corrupted || corruptedReason(d.title, lines, d.format);
+}
+
+export interface ParseOptions {
+  /** Extra oops-line suppressions (a lab's known noise). */
+  ignores?: readonly RegExp[];
+}
+
+/**
+ * Find the first crash in a console log. Returns undefined when the log shows none.
+ * Accepts a string or raw bytes (decoded as UTF-8; binary garbage is tolerated).
+ */
+export function parse(console: string | Uint8Array): CrashReport | undefined {
+  const text = typeof console === 'string' ? console : Buffer.from(console.buffer, console.byteOffset, console.byteLength).toString('utf8');
+  const found = findFirstOops(text);
+  if (!found) return undefined;
+  const firstLine = splitLine(text.slice(found.start, Math.min(lineEnd(text, found.start), found.start + 4096)));
+  const context = firstLine.context;
+  let cut = cutReport(text, found.start, context, firstLine.kernel, false);
+  let d = describe(cut.lines, found.oops);
+  let reason = judge(d, cut.lines);
+  // Without trustworthy frames, the unwinder's unsure ones ("? foo") are better than nothing.
+  if (!d.frame && d.format?.stack && context !== CONSOLE_CONTEXT) {
+    const cut2 = cutReport(text, found.start, context, firstLine.kernel, true);
+    const d2 = describe(cut2.lines, found.oops);
+    if (d2.frame) {
+      cut = cut2;
+      d = d2;
+      reason = judge(d, cut.lines);
+    }
+  }
+  const title = sanitizeTitle(d.title);
+  const altTitles = [...new Set(d.alts.map(sanitizeTitle))].filter((a) => a !== title).sort();
+  const guiltyLine = d.frame ? cut.lines[d.frame.line] ?? '' : '';
+  return {
+    title,
+    altTitles,
+    type: crashType(title),
+    corrupted: reason !== '',
+    corruptedReason: reason,
+    suppressed: findSuppression(text) !== undefined,
+    report: cut.lines.join('\n') + '\n',
+    startPos: found.start,
+    endPos: cut.ends[cut.ends.length - 1] ?? found.start,
+    frames: d.frames.map((f) => f.name),
+    guiltyFrame: d.frameName,
+    guiltyFile: SRC_IN_LINE.exec(guiltyLine)?.[1] ?? '',
+  };
+}
