@@ -34,6 +34,8 @@ export interface VmOptions {
   panicGraceMs?: number;
   signal?: AbortSignal;
   logger?: Logger;
+  /** Called once when the boot marker shows up (progress: booting -> testing). */
+  onBoot?: () => void;
   /** Called with the qemu process right after it starts (tests register it for cleanup). */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -156,7 +158,10 @@ export async function runVm(o: VmOptions): Promise<VmResult> {
       // Markers may straddle chunks: search the new text with a little of the old in front.
       const text = consoleTail + b.toString('latin1');
       consoleTail = text.slice(-256);
-      if (!booted && bootMarker.test(text)) booted = true;
+      if (!booted && bootMarker.test(text)) {
+        booted = true;
+        o.onBoot?.();
+      }
       if (!panicTimer && PANIC_RE.test(text)) {
         end ??= 'panic';
         // panic=-1 makes the guest reboot (qemu exits): if it does not, stop it after the grace.

@@ -1,0 +1,118 @@
+/**
+ * Test helpers for the kernel lab: run deploy/lab/setup once per test process (tests on a fresh
+ * machine install and download what they need; they skip only when apt cannot download), generate
+ * lab histories, check out commits, and a fake ProbeContext for the kernel recipe.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { git } from '../../shared/git.js';
+import { silentLogger } from '../../shared/logger.js';
+import { Policy, Probe, type Recipe } from '../../shared/proto.js';
+import { makeHistory, type HistoryOptions, type HistoryResult } from '../../deploy/lab/history/generate.js';
+import type { ProbeContext, ProbePhase, RunClassification } from '../../agent/recipes/types.js';
+
+const pexec = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+
+export interface LabSetup {
+  version: string;
+  release: string;
+  kernel: string;
+  headers: string;
+  cache: string;
+  busybox: string;
+  qemu: string;
+}
+
+let setupOnce: Promise<LabSetup | { skip: string }> | undefined;
+
+/** Run the lab set-up (idempotent; quick when already done). Resolves to a skip reason only when apt cannot download. */
+export function ensureLab(): Promise<LabSetup | { skip: string }> {
+  setupOnce ??= (async () => {
+    try {
+      const { stdout } = await pexec('bash', [join(ROOT, 'deploy/lab/setup'), '--json'], { maxBuffer: 64 * 1024 * 1024, timeout: 1_200_000 });
+      return JSON.parse(stdout.trim().split('\n').pop() as string) as LabSetup;
+    } catch (err) {
+      const e = err as { code?: number; stderr?: string };
+      if (e.code === 2) return { skip: `the kernel lab cannot be set up (apt download impossible): ${(e.stderr ?? '').trim().split('\n').slice(-2).join(' / ')}` };
+      throw err;
+    }
+  })();
+  return setupOnce;
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `multisect-${prefix}-`));
+}
+
+export async function labHistory(opts: Omit<HistoryOptions, 'dir'>): Promise<HistoryResult> {
+  const dir = await tempDir(`lab-${opts.kind}`);
+  return makeHistory({ ...opts, dir: join(dir, 'repo') });
+}
+
+/** A detached worktree of `repo` at `commit`. */
+export async function checkout(repo: string, commit: string): Promise<string> {
+  const dir = join(await tempDir('wt'), 'wt');
+  await git(repo, ['worktree', 'add', '-q', '--detach', dir, commit]);
+  return dir;
+}
+
+/** Run build.sh in a worktree; returns its exit code and output. */
+export async function labBuild(worktree: string, buildDir: string): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await pexec('bash', [join(ROOT, 'deploy/lab/build.sh'), buildDir], { cwd: worktree, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, output: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, output: (e.stdout ?? '') + (e.stderr ?? '') };
+  }
+}
+
+/** A small stand-in for the crash-report parser: the first oops-like line, as the title. */
+export function simpleClassify(console: string): RunClassification {
+  const m = /\] ((?:BUG: |WARNING: |general protection fault|kernel BUG at |INFO: task \S+ blocked|Kernel panic - not syncing)[^\n]*)/.exec(console);
+  if (!m) return { crashed: false, matches: false, title: '', type: '' };
+  return { crashed: true, matches: true, title: (m[1] as string).trim(), type: '' };
+}
+
+export interface FakeContext extends ProbeContext {
+  phases: string[];
+  logs: Map<string, string>;
+  abort: AbortController;
+}
+
+export async function fakeContext(o: { commit: string; worktree: string; buildDir: string; recipe: Recipe; runs: number; vmCapacity: number }): Promise<FakeContext> {
+  const abort = new AbortController();
+  const phases: string[] = [];
+  const logs = new Map<string, string>();
+  const scratchDir = await tempDir('scratch');
+  return {
+    probe: Probe.fromPartial({ id: `p-${o.commit.slice(0, 8)}`, jobId: 'job-lab', commit: o.commit, runs: o.runs, recipe: o.recipe, policy: Policy.fromPartial({}) }),
+    worktree: o.worktree,
+    buildDir: o.buildDir,
+    scratchDir,
+    slot: 0,
+    cpus: 2,
+    vmCapacity: o.vmCapacity,
+    signal: abort.signal,
+    logger: silentLogger(),
+    progress: (phase: ProbePhase, run?: number) => phases.push(run ? `${phase}:${run}` : phase),
+    saveLog: async (name, content) => {
+      logs.set(name, typeof content === 'string' ? content : Buffer.from(content).toString());
+      return `logs/${name}`;
+    },
+    classify: simpleClassify,
+    matchesPolicy: () => true,
+    env: { MULTISECT_COMMIT: o.commit, MULTISECT_JOB: 'job-lab' },
+    phases,
+    logs,
+    abort,
+  };
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
