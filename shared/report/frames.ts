@@ -10,7 +10,7 @@ export const FRAME_LINES: readonly RegExp[] = [
   // Symbolized inline frames: " __dump_stack lib/dump_stack.c:17 [inline]".
   re(String.raw`^ *([a-zA-Z0-9_]+) {{SRC}} \[inline\]`),
   // arm: "[<c0123>] (foo) from [<c0456>] (bar)": both the current and the calling frame.
-  re(String.raw`^ *{{PC}} \(([a-zA-Z0-9_.]+)\) from {{PC}} \(([a-zA-Z0-9_.]+)\)`),
+  re(String.raw`^ *{{PC}} \(([a-zA-Z0-9_.]+)\) from {{PC}} \(([a-zA-Z0-9_.]+)(?:\+0x[0-9a-f]+\/0x[0-9a-f]+)?\)`),
   // Rust: "  <kernel::foo as bar>::baz+0x1/0x2" is rare enough to be left to the generic rule.
 ];
 
@@ -42,7 +42,7 @@ export const SKIP_FRAMES: readonly string[] = [
   'check_memory_region', 'check_heap_object', 'check_object', 'read_word_at_a_time',
   '(read|write)_once_.*nocheck', 'print_address_description', 'panic', 'invalid_op',
   'report_bug', 'fixup_bug', 'do_error', '^_trap', 'dump_stack', 'warn_slowpath', 'warn_alloc',
-  'warn_bogus', '__warn', 'debug_object', 'timer_is_static_object', 'work_is_static_object',
+  'warn_bogus', '__warn', 'debug_object', 'print_tainted', 'check_panic_on_warn', 'call_rcu', '__vunmap', 'debug_print_object', 'debug_check_no_obj_freed', 'timer_is_static_object', 'work_is_static_object',
   '__might_fault', 'print_unlock', 'imbalance_bug', 'lockdep', 'bh_enable', 'bh_disable',
   'perf_trace', 'lock_acquire', 'lock_release', 'lock_class', 'mark_lock',
   '(reacquire|mark)_held_locks', 'raw_spin_rq', 'spin_lock', 'spin_trylock', 'spin_unlock',

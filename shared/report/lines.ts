@@ -9,8 +9,9 @@ import { MAX_LINE_LENGTH } from './patterns.js';
 /** The caller id of lines printed without CONFIG_PRINTK_CALLER (or without any prefix). */
 export const CONSOLE_CONTEXT = '';
 
-// Anchored, no nested quantifiers: linear on a bounded line.
-const PREFIX = /^(?:\*\* [0-9]{1,10} printk messages dropped \*\* )?(?:<[0-9]{1,3}>)?\[ {0,12}[0-9]{1,12}\.[0-9]{1,9}\](?:\[ {0,8}([CT][0-9]{1,9})\])? ?/;
+// Anchored, no nested quantifiers: linear on a bounded line. A getty prompt ("syzkaller
+// login: ") may precede the first line the kernel prints after it.
+const PREFIX = /^(?:\*\* [0-9]{1,10} printk messages dropped \*\* )?(?:[^[\n]{0,64} login: )?(?:<[0-9]{1,3}>)?\[ {0,12}[0-9]{1,12}\.[0-9]{1,9}\](?:\[ {0,8}([CT][0-9]{1,9})\])? ?/;
 // A frame the unwinder is unsure about: "? foo+0x1/0x2".
 const QUESTIONABLE = /^ *(?:\[<?[0-9a-f]{1,16}>?\] )?\? +[a-zA-Z0-9_.]+\+0x[0-9a-f]+\/(?:0x)?[0-9a-f]+/;
 

@@ -17,7 +17,12 @@ const callTrace = (skip?: readonly string[]): StackFormat => ({ parts: [CALL_TRA
  * The faulting instruction first, then the frames after it ("Call Trace:" may head them or,
  * on old kernels, not).
  */
-const ripThenTrace = (skip?: readonly string[]): StackFormat => ({ parts: [RIP_FRAME, STACK], skip });
+const ripThenTrace = (skip?: readonly string[]): StackFormat => ({
+  parts: [RIP_FRAME, STACK],
+  // Old kernels print no RIP line for WARNINGs: the call trace alone.
+  parts2: [CALL_TRACE, STACK],
+  skip,
+});
 
 const UNABLE_TO_HANDLE_SKIP = ['el1_', 'do_mem_abort', '__do_kernel_fault'];
 
@@ -172,7 +177,7 @@ const BUG_FORMATS: OopsFormat[] = [
     title: /BUG: soft lockup/,
     fmt: 'BUG: soft lockup in {FRAME}',
     alt: ['stall in {FRAME}'],
-    stack: { parts: [RIP_FRAME, CALL_TRACE, STACK], extractor: stallFrame },
+    stack: { parts: [RIP_FRAME, STACK], extractor: stallFrame },
   },
   {
     title: /BUG: .{0,64}still has locks held!/,
@@ -252,7 +257,7 @@ const BUG_FORMATS: OopsFormat[] = [
     title: /BUG: .{0,64}stack guard page was hit at/,
     fmt: 'BUG: stack guard page was hit in {FRAME}',
     alt: ['stack-overflow in {FRAME}'],
-    stack: { parts: [RIP_FRAME, CALL_TRACE, STACK], extractor: stallFrame },
+    stack: { parts: [RIP_FRAME, STACK], extractor: stallFrame },
   },
   {
     title: /BUG: Invalid wait context/,
@@ -277,36 +282,35 @@ const BUG_FORMATS: OopsFormat[] = [
 
 const WARNING_FORMATS: OopsFormat[] = [
   {
-    title: re('WARNING: .{0,256}lib/debugobjects\\.c.{0,256} (?:debug_print|debug_check)'),
-    report: [/ODEBUG:/],
+    title: /WARNING: .{0,256}lib\/debugobjects\.c/,
     fmt: 'WARNING: ODEBUG bug in {FRAME}',
     stack: {
-      parts: [RIP_FRAME, CALL_TRACE, STACK],
+      parts: [RIP_FRAME, STACK],
       skip: ['debug_object', 'timer_', 'work_', 'percpu_', 'kfree', 'slab_', 'kmem_', 'kvfree', '__free', 'free_'],
     },
   },
   {
-    title: /WARNING: .{0,256}mm\/usercopy\.c.{0,256} usercopy_warn/,
+    title: /WARNING: .{0,256}mm\/usercopy\.c/,
     fmt: 'WARNING: bad usercopy in {FRAME}',
     stack: ripThenTrace(['usercopy', '__check']),
   },
   {
-    title: /WARNING: .{0,256}lib\/kobject\.c.{0,256} kobject_/,
+    title: /WARNING: .{0,256}lib\/kobject\.c/,
     fmt: 'WARNING: kobject bug in {FRAME}',
     stack: ripThenTrace(['kobject_']),
   },
   {
-    title: /WARNING: .{0,256}fs\/proc\/generic\.c.{0,256} proc_register/,
+    title: /WARNING: .{0,256}fs\/proc\/generic\.c/,
     fmt: 'WARNING: proc registration bug in {FRAME}',
     stack: ripThenTrace(['proc_']),
   },
   {
-    title: /WARNING: .{0,256}lib\/refcount\.c.{0,256} refcount_/,
+    title: /WARNING: .{0,256}lib\/refcount\.c/,
     fmt: 'WARNING: refcount bug in {FRAME}',
     stack: ripThenTrace(['refcount', 'kobject_']),
   },
   {
-    title: /WARNING: .{0,256}kernel\/locking\/lockdep\.c.{0,256}lock_/,
+    title: /WARNING: .{0,256}kernel\/locking\/lockdep\.c/,
     fmt: 'WARNING: locking bug in {FRAME}',
     stack: ripThenTrace(),
   },
@@ -316,7 +320,7 @@ const WARNING_FORMATS: OopsFormat[] = [
     stack: ripThenTrace(['kmalloc', 'krealloc', 'slab', 'kmem']),
   },
   {
-    title: /WARNING: .{0,256}mm\/vmalloc\.c.{0,256}__vmalloc_node_range/,
+    title: /WARNING: .{0,256}mm\/vmalloc\.c.{0,256}__vmalloc_node/,
     fmt: 'WARNING: zero-size vmalloc in {FRAME}',
     stack: ripThenTrace(['vmalloc', 'kvmalloc']),
   },
@@ -325,10 +329,18 @@ const WARNING_FORMATS: OopsFormat[] = [
     fmt: 'WARNING in {FRAME}',
     stack: ripThenTrace(),
   },
+  {
+    // Since 6.16: "WARNING: fs/buffer.c:1210 at mark_buffer_dirty+0x2a/0x80, CPU#1: syz/123".
+    title: re('WARNING: {{SRC}} at '),
+    fmt: 'WARNING in {FRAME}',
+    stack: ripThenTrace(),
+  },
   ...lockdepFormats('WARNING'),
   {
     title: /WARNING: suspicious RCU usage/,
+    // The source line comes right after the header; anything else is interleaved output.
     report: [re('{{SRC}}')],
+    reportGap: 2,
     fmt: 'WARNING: suspicious RCU usage in {FRAME}',
     stack: callTrace(['rcu', 'kmem', 'slab']),
   },
@@ -378,7 +390,7 @@ const WARNING_FORMATS: OopsFormat[] = [
 const INFO_FORMATS: OopsFormat[] = [
   ...lockdepFormats('INFO'),
   {
-    title: /INFO: rcu_(?:preempt|sched|bh) (?:self-)?detected(?: expedited)? stall/,
+    title: /INFO: rcu_(?:preempt|sched|bh|tasks[a-z_]{0,16}) (?:self-)?detected(?: expedited)? stall/,
     fmt: 'INFO: rcu detected stall in {FRAME}',
     alt: ['stall in {FRAME}'],
     stack: {
@@ -400,7 +412,7 @@ const INFO_FORMATS: OopsFormat[] = [
     stack: callTrace(['rcu', 'kmem', 'slab']),
   },
   {
-    title: /INFO: task .{1,64} blocked for more than [0-9]+ seconds/,
+    title: /INFO: task .{1,64} blocked (?:in I\/O wait )?for more than [0-9]+ seconds/,
     fmt: 'INFO: task hung in {FRAME}',
     alt: ['hang in {FRAME}'],
     stack: { parts: [CALL_TRACE, STACK], extractor: hangFrame },
@@ -454,7 +466,7 @@ export const OOPSES: readonly Oops[] = [
       /WARNING: See https/,
       /WARNING: kernel not compiled with CPU_SRSO/,
       /EXT4-[Ff][Ss]/,
-      /[Ww]arning: .{0,128} uses (?:deprecated v2 capabilities|wireless extensions)/,
+      /warning: .{0,128} uses (?:deprecated v2 capabilities|wireless extensions)/i,
       /XFS \([a-z0-9]{1,32}\): WARNING/,
     ],
   },
@@ -472,6 +484,7 @@ export const OOPSES: readonly Oops[] = [
       /INFO: Slab 0x/,
       /INFO: lockdep/,
       /INFO: rcu_(?:preempt|sched|bh) detected expedited stalls/,
+      /EXT4-[Ff][Ss]/,
     ],
   },
   {
@@ -493,7 +506,7 @@ export const OOPSES: readonly Oops[] = [
         title: /general protection fault.{0,256}:/,
         fmt: 'general protection fault in {FRAME}',
         alt: ['bad-access in {FRAME}'],
-        stack: { parts: [RIP_FRAME, CALL_TRACE, STACK], skip: STACK_OOPS_SKIP },
+        stack: { parts: [RIP_FRAME, STACK], skip: STACK_OOPS_SKIP },
       },
     ],
     suppressions: [/general protection fault .{0,64} error:[0-9a-f]+ in /],
@@ -504,7 +517,7 @@ export const OOPSES: readonly Oops[] = [
       {
         title: /stack segment: /,
         fmt: 'stack segment fault in {FRAME}',
-        stack: { parts: [RIP_FRAME, CALL_TRACE, STACK] },
+        stack: { parts: [RIP_FRAME, STACK] },
       },
     ],
     suppressions: [],
@@ -581,7 +594,7 @@ export const OOPSES: readonly Oops[] = [
       {
         title: /kernel BUG at (.*)/,
         fmt: 'kernel BUG in {FRAME}',
-        stack: { parts: [RIP_FRAME, CALL_TRACE, STACK], parts2: [CALL_TRACE, STACK] },
+        stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK] },
       },
     ],
     suppressions: [],
@@ -605,6 +618,12 @@ export const OOPSES: readonly Oops[] = [
         stack: { parts: [RIP_FRAME] },
       },
     ],
+    suppressions: [],
+  },
+  {
+    // Since 6.x: "Oops: divide error: 0000" on x86 prints as "divide_error:" on some configs.
+    header: 'divide_error:',
+    formats: [{ title: /divide_error: /, fmt: 'divide error in {FRAME}', stack: { parts: [RIP_FRAME] } }],
     suppressions: [],
   },
   {
@@ -644,6 +663,7 @@ export const OOPSES: readonly Oops[] = [
   },
   {
     header: 'Booting the kernel.',
+    atLineStart: true,
     formats: [{ title: /^Booting the kernel/, fmt: 'unexpected kernel reboot', noStackTrace: true }],
     // The fuzzer sometimes echoes boot messages back as mount options.
     suppressions: [/Parsing ELF|Decompressing Linux/],
@@ -676,7 +696,7 @@ export const OOPSES: readonly Oops[] = [
         title: /Internal error:/,
         fmt: 'Internal error in {FRAME}',
         alt: ['bad-access in {FRAME}'],
-        stack: { parts: [RIP_FRAME, CALL_TRACE, STACK], parts2: [CALL_TRACE, STACK] },
+        stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK] },
       },
     ],
     suppressions: [/rmi4|ETM|ath10k/],
@@ -688,7 +708,7 @@ export const OOPSES: readonly Oops[] = [
         title: /Unhandled fault:/,
         fmt: 'Unhandled fault in {FRAME}',
         alt: ['bad-access in {FRAME}'],
-        stack: { parts: [RIP_FRAME, CALL_TRACE, STACK], parts2: [CALL_TRACE, STACK] },
+        stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK] },
       },
     ],
     suppressions: [],
@@ -699,7 +719,7 @@ export const OOPSES: readonly Oops[] = [
       {
         title: /Alignment trap:/,
         fmt: 'Alignment trap in {FRAME}',
-        stack: { parts: [RIP_FRAME, CALL_TRACE, STACK], parts2: [CALL_TRACE, STACK] },
+        stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK] },
       },
     ],
     suppressions: [],

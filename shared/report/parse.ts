@@ -40,6 +40,7 @@ function oopsOfLine(line: string): Oops | undefined {
   if (NOT_A_START.some((r) => r.test(line))) return undefined;
   for (const oops of OOPSES) {
     if (!line.includes(oops.header)) continue;
+    if (oops.atLineStart && !splitLine(line).text.startsWith(oops.header)) continue;
     if (oops.suppressions.some((s) => s.test(line))) continue;
     return oops;
   }

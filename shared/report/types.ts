@@ -70,6 +70,8 @@ export interface OopsFormat {
 /** An oops family: a literal header that starts a report, its formats and false positives. */
 export interface Oops {
   header: string;
+  /** The header only counts at the start of a line (after the console prefix). */
+  atLineStart?: boolean;
   formats: readonly OopsFormat[];
   /** Lines containing the header but matching one of these are not crashes. */
   suppressions: readonly RegExp[];
