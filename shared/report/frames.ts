@@ -11,7 +11,8 @@ export const FRAME_LINES: readonly RegExp[] = [
   re(String.raw`^ *([a-zA-Z0-9_]+) {{SRC}} \[inline\]`),
   // arm: "[<c0123>] (foo) from [<c0456>] (bar)": both the current and the calling frame.
   re(String.raw`^ *{{PC}} \(([a-zA-Z0-9_.]+)\) from {{PC}} \(([a-zA-Z0-9_.]+)(?:\+0x[0-9a-f]+\/0x[0-9a-f]+)?\)`),
-  // Rust: "  <kernel::foo as bar>::baz+0x1/0x2" is rare enough to be left to the generic rule.
+  // powerpc: the frame that took an exception ("--- interrupt: 700 at foo+0x2c/0x70").
+  re(String.raw`^ *--- interrupt: [0-9a-f]+ at {{FUNC}}`),
 ];
 
 /** Lines that start a new stack: the current one ends there. */
@@ -42,7 +43,8 @@ export const SKIP_FRAMES: readonly string[] = [
   'check_memory_region', 'check_heap_object', 'check_object', 'read_word_at_a_time',
   '(read|write)_once_.*nocheck', 'print_address_description', 'panic', 'invalid_op',
   'report_bug', 'fixup_bug', 'do_error', '^_trap', 'dump_stack', 'warn_slowpath', 'warn_alloc',
-  'warn_bogus', '__warn', 'debug_object', 'print_tainted', 'check_panic_on_warn', 'call_rcu', '__vunmap', 'debug_print_object', 'debug_check_no_obj_freed', 'timer_is_static_object', 'work_is_static_object',
+  'warn_bogus', '__warn', 'debug_object', 'print_tainted', 'check_panic_on_warn',
+  'debug_print_object', 'debug_check_no_obj_freed', 'timer_is_static_object', 'work_is_static_object',
   '__might_fault', 'print_unlock', 'imbalance_bug', 'lockdep', 'bh_enable', 'bh_disable',
   'perf_trace', 'lock_acquire', 'lock_release', 'lock_class', 'mark_lock',
   '(reacquire|mark)_held_locks', 'raw_spin_rq', 'spin_lock', 'spin_trylock', 'spin_unlock',
@@ -82,7 +84,10 @@ export const SKIP_FRAMES: readonly string[] = [
   'save_stack', 'stack_trace_', 'arch_stack_walk', '^unwind_', 'noprof', '^skb_put$', '^skb_push$',
   '^skb_pull$', '__skb_put', '__skb_push', 'usb_kill_urb', 'usb_poison_urb', 'tty_unregister_device',
   'wait_for_completion', 'assertfail', '^klist_', 'vzalloc', '^crc', '^xa_', '^xas_', 'drop_nlink',
-  'inc_nlink', 'clear_nlink', 'set_nlink',
+  'inc_nlink', 'clear_nlink', 'set_nlink', '^dput$', 'fast_dput', 'mark_buffer_dirty',
+  '^folio_unlock$', 'lock_timer_base', '^__mod_timer$', '^mod_timer$', '^add_timer',
+  '^__raw_(?:read|write)', '^logic_(?:in|out)', 'trace_hardirqs', 'insert_work', 'queue_delayed_work',
+  '^iput$', 'find_lock_entries', 'truncate_inode_pages',
 ];
 
 /**

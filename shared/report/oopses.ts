@@ -286,7 +286,7 @@ const WARNING_FORMATS: OopsFormat[] = [
     fmt: 'WARNING: ODEBUG bug in {FRAME}',
     stack: {
       parts: [RIP_FRAME, STACK],
-      skip: ['debug_object', 'timer_', 'work_', 'percpu_', 'kfree', 'slab_', 'kmem_', 'kvfree', '__free', 'free_'],
+      skip: ['debug_object', 'timer_', 'work_', 'percpu_', 'kfree', 'slab_', 'kmem_', 'kvfree', 'vfree', '__free_pages', 'call_rcu', 'vunmap'],
     },
   },
   {
@@ -312,7 +312,7 @@ const WARNING_FORMATS: OopsFormat[] = [
   {
     title: /WARNING: .{0,256}kernel\/locking\/lockdep\.c/,
     fmt: 'WARNING: locking bug in {FRAME}',
-    stack: ripThenTrace(),
+    stack: ripThenTrace(['lock_sock', 'register_lock_class', 'lockdep_', '__lock_acquire']),
   },
   {
     title: /WARNING: .{0,256}mm\/slab_common\.c.{0,256} kmalloc_slab/,
@@ -323,6 +323,12 @@ const WARNING_FORMATS: OopsFormat[] = [
     title: /WARNING: .{0,256}mm\/vmalloc\.c.{0,256}__vmalloc_node/,
     fmt: 'WARNING: zero-size vmalloc in {FRAME}',
     stack: ripThenTrace(['vmalloc', 'kvmalloc']),
+  },
+  {
+    // usb_submit_urb warns about its caller's bad URB: name both.
+    title: /WARNING: .{0,256}drivers\/usb\/core\/urb\.c.{0,64} usb_submit_urb/,
+    fmt: 'WARNING in {FRAME}/usb_submit_urb',
+    stack: ripThenTrace(['usb_submit_urb', 'usb_start_wait_urb', 'usb_bulk_msg', 'usb_interrupt_msg', 'usb_control_msg']),
   },
   {
     title: re('WARNING: .{0,256} at {{SRC}} {{FUNC}}'),

@@ -227,19 +227,9 @@ export function parse(console: string | Uint8Array): CrashReport | undefined {
   if (!found) return undefined;
   const firstLine = splitLine(text.slice(found.start, Math.min(lineEnd(text, found.start), found.start + 4096)));
   const context = firstLine.context;
-  let cut = cutReport(text, found.start, context, firstLine.kernel, false);
-  let d = describe(cut.lines, found.oops);
-  let reason = judge(d, cut.lines);
-  // Without trustworthy frames, the unwinder's unsure ones ("? foo") are better than nothing.
-  if (!d.frame && d.format?.stack && context !== CONSOLE_CONTEXT) {
-    const cut2 = cutReport(text, found.start, context, firstLine.kernel, true);
-    const d2 = describe(cut2.lines, found.oops);
-    if (d2.frame) {
-      cut = cut2;
-      d = d2;
-      reason = judge(d, cut.lines);
-    }
-  }
+  const cut = cutReport(text, found.start, context, firstLine.kernel, false);
+  const d = describe(cut.lines, found.oops);
+  const reason = judge(d, cut.lines);
   const title = sanitizeTitle(d.title);
   const altTitles = [...new Set(d.alts.map(sanitizeTitle))].filter((a) => a !== title).sort();
   const guiltyLine = d.frame ? cut.lines[d.frame.line] ?? '' : '';
