@@ -47,8 +47,9 @@ function lockdepFormats(prefix: string): OopsFormat[] {
     },
     {
       title: re(`${prefix}: [A-Z]{1,12}-safe -> [A-Z]{1,12}-unsafe lock order detected`),
-      report: [/is trying to acquire/, lockAt],
-      fmt: 'possible deadlock in {1}',
+      // The culprit took the lock in interrupt context: name where.
+      fmt: 'possible deadlock in {FRAME}',
+      stack: { parts: [/which became [A-Z]{1,12}-irq-safe at:/, STACK] },
     },
     {
       title: re(`${prefix}: possible recursive locking detected`),
@@ -67,7 +68,7 @@ function lockdepFormats(prefix: string): OopsFormat[] {
 const BUG_FORMATS: OopsFormat[] = [
   {
     title: re('BUG: KASAN: ([a-z\\-]+) in {{FUNC}}'),
-    report: [/(Read|Write) (?:of size|at addr) (?:[0-9]+)/],
+    report: [/(Read|Write) (?:of size|at addr) (?:[0-9a-f]+)/],
     fmt: 'KASAN: {1} {3} in {FRAME}',
     alt: ['bad-access in {FRAME}'],
     stack: {
@@ -93,9 +94,8 @@ const BUG_FORMATS: OopsFormat[] = [
   },
   {
     title: re('BUG: KASAN: ([a-z\\-]+) on address'),
-    report: [/(Read|Write) of size ([0-9]+)/],
-    fmt: 'KASAN: {1} {2} of size {3}',
-    noStackTrace: true,
+    report: [/(Read|Write) of size [0-9]+/],
+    fmt: 'KASAN: {1} {2}',
   },
   { title: /BUG: KASAN: (.*)/, fmt: 'KASAN: {1}', corrupted: true },
   {
@@ -177,7 +177,7 @@ const BUG_FORMATS: OopsFormat[] = [
     title: /BUG: soft lockup/,
     fmt: 'BUG: soft lockup in {FRAME}',
     alt: ['stall in {FRAME}'],
-    stack: { parts: [RIP_FRAME, STACK], extractor: stallFrame },
+    stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK], extractor: stallFrame },
   },
   {
     title: /BUG: .{0,64}still has locks held!/,
@@ -257,7 +257,7 @@ const BUG_FORMATS: OopsFormat[] = [
     title: /BUG: .{0,64}stack guard page was hit at/,
     fmt: 'BUG: stack guard page was hit in {FRAME}',
     alt: ['stack-overflow in {FRAME}'],
-    stack: { parts: [RIP_FRAME, STACK], extractor: stallFrame },
+    stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK], extractor: stallFrame },
   },
   {
     title: /BUG: Invalid wait context/,
@@ -286,6 +286,7 @@ const WARNING_FORMATS: OopsFormat[] = [
     fmt: 'WARNING: ODEBUG bug in {FRAME}',
     stack: {
       parts: [RIP_FRAME, STACK],
+      parts2: [CALL_TRACE, STACK],
       skip: ['debug_object', 'timer_', 'work_', 'percpu_', 'kfree', 'slab_', 'kmem_', 'kvfree', 'vfree', '__free_pages', 'call_rcu', 'vunmap'],
     },
   },
@@ -353,6 +354,12 @@ const WARNING_FORMATS: OopsFormat[] = [
   {
     title: /WARNING: kernel stack regs at [0-9a-f]+ in [^ ]* has bad '([^']+)' value/,
     fmt: "WARNING: kernel stack regs has bad '{1}' value",
+    noStackTrace: true,
+  },
+  {
+    // Hashed pointers ("(ptrval)") since 4.15: the register is not named either.
+    title: /WARNING: kernel stack regs at {0,16}\(ptrval\) in [^ ]* has bad/,
+    fmt: 'WARNING: kernel stack regs has bad value',
     noStackTrace: true,
   },
   {
@@ -512,7 +519,7 @@ export const OOPSES: readonly Oops[] = [
         title: /general protection fault.{0,256}:/,
         fmt: 'general protection fault in {FRAME}',
         alt: ['bad-access in {FRAME}'],
-        stack: { parts: [RIP_FRAME, STACK], skip: STACK_OOPS_SKIP },
+        stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK], skip: STACK_OOPS_SKIP },
       },
     ],
     suppressions: [/general protection fault .{0,64} error:[0-9a-f]+ in /],
@@ -523,7 +530,7 @@ export const OOPSES: readonly Oops[] = [
       {
         title: /stack segment: /,
         fmt: 'stack segment fault in {FRAME}',
-        stack: { parts: [RIP_FRAME, STACK] },
+        stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK] },
       },
     ],
     suppressions: [],
@@ -562,6 +569,12 @@ export const OOPSES: readonly Oops[] = [
         fmt: 'kernel panic: corrupted stack end in {FRAME}',
         alt: ['stack-overflow in {FRAME}'],
         stack: { parts: [CALL_TRACE, STACK], skip: ['schedule', 'retint_kernel'], extractor: stallFrame },
+      },
+      {
+        // Old kernels name the address, not the function: take it from the stack.
+        title: /Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: [0-9a-f]+$/,
+        fmt: 'kernel panic: stack is corrupted in {FRAME}',
+        stack: callTrace(['__stack_chk_fail']),
       },
       {
         title: re('Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: {{FUNC}}'),
