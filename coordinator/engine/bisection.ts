@@ -1,0 +1,400 @@
+/**
+ * A bisection in progress: the belief plus the rules for proposing, cancelling and deciding.
+ * Pure and deterministic under the seed; the coordinator owns all I/O and persistence (it can
+ * rebuild a Bisection by replaying its verdicts, in any order).
+ */
+import { InvalidJobError } from '../../shared/errors.js';
+import { Belief } from './belief.js';
+import { DagIndex } from './dag.js';
+import { ProbeValue } from './information.js';
+import { compileEngineOptions, type EngineOptions } from './options.js';
+import { buildability, partitionBy, SweepWorkspace, type Partition, type SweepResult } from './planner.js';
+import { hash32 } from './prng.js';
+import type { CandidateDag, Decision, EngineStatus, EngineVerdict } from './types.js';
+
+export class Bisection {
+  readonly options: EngineOptions;
+  readonly index: DagIndex;
+  private readonly belief: Belief;
+  private readonly keys = new Map<string, number>();
+  private readonly seen = new Set<string>();
+  /** Per key (candidates then goods): a skip verdict was seen. */
+  private readonly skipped: Uint8Array;
+  private skipCount = 0;
+  private skipVersion = 0;
+  private build: { version: number; b: Float64Array } | undefined;
+  private decision: { version: string; d: Decision } | undefined;
+  private planCache: { version: number; probes: number[]; partition: Partition; sweep?: SweepResult } | undefined;
+  private valueCache: ProbeValue | undefined;
+  private ancCache: { version: number; anc: Float64Array } | undefined;
+  private workspace: SweepWorkspace | undefined;
+
+  private constructor(
+    readonly dag: CandidateDag,
+    options: EngineOptions,
+  ) {
+    this.options = options;
+    this.index = DagIndex.build(dag);
+    const n = this.index.n;
+    dag.hashes.forEach((h, i) => this.keys.set(h, i));
+    dag.goods.forEach((h, i) => {
+      if (!this.keys.has(h)) this.keys.set(h, n + i);
+    });
+    const prior = new Float64Array(n);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const w = (dag.weights?.[i] ?? 1) * (this.index.isMerge[i] ? options.mergeWeight : 1);
+      prior[i] = w;
+      total += w;
+    }
+    if (!(total > 0)) throw new InvalidJobError('dag.weights', 'every candidate has prior weight 0', { hint: 'give some candidates a positive weight (or raise mergeWeight)' });
+    for (let i = 0; i < n; i++) prior[i]! *= (1 - options.notInRange) / total;
+    this.belief = new Belief(this.index, dag.goods.length, prior, options.notInRange, options);
+    this.skipped = new Uint8Array(n + dag.goods.length);
+  }
+
+  static create(dag: CandidateDag, options?: Partial<EngineOptions>): Bisection {
+    return new Bisection(dag, compileEngineOptions(options));
+  }
+
+  /** Take a verdict. False when its probeId was seen before (ignored). Order does not matter. */
+  apply(v: EngineVerdict): boolean {
+    if (typeof v?.probeId !== 'string' || v.probeId === '') throw new InvalidJobError('verdict.probeId', 'must be a non-empty string');
+    const key = this.keys.get(v.commit);
+    if (key === undefined) {
+      throw new InvalidJobError('verdict.commit', `${JSON.stringify(v.commit)} is neither a candidate nor a good commit of this bisection`);
+    }
+    if ('skipped' in v && v.skipped === true) {
+      if (this.seen.has(v.probeId)) return false;
+      this.seen.add(v.probeId);
+      if (!this.skipped[key]) {
+        this.skipped[key] = 1;
+        this.skipCount++;
+        this.skipVersion++;
+      }
+      return true;
+    }
+    const { runs, crashes } = v as { runs: number; crashes: number };
+    if (!Number.isInteger(runs) || runs < 0) throw new InvalidJobError('verdict.runs', `must be a whole number >= 0, got ${JSON.stringify(runs)}`);
+    if (!Number.isInteger(crashes) || crashes < 0 || crashes > runs) {
+      throw new InvalidJobError('verdict.crashes', `must be a whole number from 0 to runs (${runs}), got ${JSON.stringify(crashes)}`);
+    }
+    if (this.seen.has(v.probeId)) return false;
+    this.seen.add(v.probeId);
+    this.belief.addRuns(key, runs, crashes);
+    return true;
+  }
+
+  private hashOf(key: number): string {
+    const n = this.index.n;
+    return key < n ? this.dag.hashes[key]! : this.dag.goods[key - n]!;
+  }
+
+  private value(): ProbeValue {
+    const p = this.belief.posterior();
+    const v = this.valueCache;
+    if (v && v.q === p.q && v.eps === p.eps) return v;
+    this.valueCache = new ProbeValue(p.q, p.eps, this.options.runsPerProbe, this.options.mode);
+    return this.valueCache;
+  }
+
+  private buildable(): Float64Array {
+    if (!this.build || this.build.version !== this.skipVersion) {
+      this.build = { version: this.skipVersion, b: buildability(this.index, this.skipped) };
+    }
+    return this.build.b;
+  }
+
+  /** The most likely candidate. Ties go to the lowest id. */
+  private top(): { id: number; p: number } {
+    const w = this.belief.mass();
+    let id = 0;
+    for (let i = 1; i < w.length; i++) if (w[i]! > w[id]!) id = i;
+    return { id, p: w[id]! };
+  }
+
+  /**
+   * Candidate parents of x that no verdict tells apart from x yet: every tested commit that
+   * contains the parent also contains x (same class), and the parent was not skipped. Naming x
+   * the culprit needs each parent "tested": a verdict on the parent itself or on any commit that
+   * contains the parent but not x (git bisect takes the same shortcut: good propagates down).
+   */
+  private untestedParents(x: number): number[] {
+    const out: number[] = [];
+    const { parentStart, parentList } = this.index;
+    const classOf = this.belief.classOf;
+    for (let k = parentStart[x]!; k < parentStart[x + 1]!; k++) {
+      const p = parentList[k]!;
+      if (classOf[p] === classOf[x] && !this.skipped[p]) out.push(p);
+    }
+    return out;
+  }
+
+  private inFlightKeys(inFlight: readonly string[]): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const h of inFlight) {
+      const k = this.keys.get(h);
+      if (k !== undefined) counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /**
+   * The next commit to probe, given the ones in flight (repeats allowed: with flaky verdicts a
+   * second probe of the same commit can be the best use of an agent). Undefined when nothing
+   * would add at least minGain bits, or the bisection is decided.
+   */
+  propose(inFlight: readonly string[]): string | undefined {
+    if (this.decide().kind !== 'continue') return undefined;
+    const n = this.index.n;
+    const bad = this.index.bad;
+    const counts = this.inFlightKeys(inFlight);
+    if (this.options.confirmBad && this.belief.runs[bad] === 0 && !this.skipped[bad] && !counts.has(bad)) return this.hashOf(bad);
+    const top = this.top();
+    if (top.p >= this.options.confidenceTarget) {
+      for (const p of this.untestedParents(top.id)) if (!counts.has(p)) return this.hashOf(p);
+    }
+    const sweep = this.plan([...counts.keys()].sort((a, b) => a - b));
+    const value = this.value();
+    const b = this.buildable();
+    let best = -1;
+    let bestScore = 0;
+    let bestTie = 0;
+    // Exact ties (symmetric DAGs) go to a seeded hash of the commit, so seeds vary the choice.
+    const consider = (key: number, score: number): void => {
+      if (!(score > 0)) return;
+      const slack = 1e-12 * Math.max(1, bestScore);
+      if (best >= 0 && score < bestScore - slack) return;
+      if (best < 0 || score > bestScore + slack) {
+        best = key;
+        bestScore = score;
+        bestTie = hash32(this.options.seed, key);
+        return;
+      }
+      const tie = hash32(this.options.seed, key);
+      if (tie > bestTie) {
+        best = key;
+        bestScore = score;
+        bestTie = tie;
+      }
+    };
+    const { gains, anc } = sweep.sweep!;
+    const skipped = this.skipped;
+    for (let x = 0; x < n; x++) {
+      if (skipped[x]) continue;
+      const d = counts.size > 0 ? counts.get(x) : undefined;
+      const score = d === undefined ? gains[x]! : value.repeated(anc[x]!, d + 1) - value.repeated(anc[x]!, d);
+      consider(x, score * b[x]!);
+    }
+    // A good commit splits only NIR-old from the rest of its class.
+    const post = this.belief.posterior();
+    for (let g = 0; g < this.dag.goods.length; g++) {
+      const key = n + g;
+      if (this.skipped[key]) continue;
+      const d = counts.get(key);
+      if (d === undefined) {
+        const c = sweep.partition.part[n]!;
+        const M = sweep.sweep!.total[c]!;
+        consider(key, M > 0 ? M * value.value(post.nirOld / M) : 0);
+      } else {
+        consider(key, value.repeated(post.nirOld, d + 1) - value.repeated(post.nirOld, d));
+      }
+      break;
+    }
+    if (best < 0 || bestScore < this.options.minGain) return undefined;
+    return this.hashOf(best);
+  }
+
+  /** Partition by the in-flight probes and sweep, reusing the last call's work when it can. */
+  private plan(probes: number[]): { partition: Partition; sweep?: SweepResult } {
+    const version = this.belief.version;
+    const c = this.planCache;
+    let partition: Partition;
+    if (c && c.version === version && sameKeys(c.probes, probes) && c.sweep) return c;
+    if (c && c.version === version && isSubset(c.probes, probes)) {
+      partition = partitionBy(this.index, probes.filter((k) => !c.probes.includes(k)), c.partition);
+    } else {
+      partition = partitionBy(this.index, probes);
+    }
+    const post = this.belief.posterior();
+    const value = this.value();
+    this.workspace ??= new SweepWorkspace(this.index);
+    const sweep = this.workspace.sweep(this.belief.mass(), post.nirOld, post.nirAbsent, partition, value);
+    this.planCache = { version, probes, partition, sweep };
+    return this.planCache;
+  }
+
+  /** Ancestor mass of every candidate under the current belief. */
+  private ancestorMass(): Float64Array {
+    const version = this.belief.version;
+    if (!this.ancCache || this.ancCache.version !== version) {
+      this.ancCache = { version, anc: this.index.ancestorSums(this.belief.mass()) };
+    }
+    return this.ancCache.anc;
+  }
+
+  /**
+   * In-flight commits whose outcome can no longer matter: nearly all the live mass (candidates,
+   * plus a not-in-range hypothesis while it is not negligible) lies on one side of anc(x).
+   */
+  useless(inFlight: readonly string[]): string[] {
+    const n = this.index.n;
+    const post = this.belief.posterior();
+    const neg = (1 - this.options.confidenceTarget) / 10;
+    const anc = this.ancestorMass();
+    const w = this.belief.mass();
+    let cand = 0;
+    for (let i = 0; i < n; i++) cand += w[i]!;
+    const old = post.nirOld >= neg ? post.nirOld : 0;
+    const absent = post.nirAbsent >= neg ? post.nirAbsent : 0;
+    const total = cand + old + absent;
+    const keep = new Set<number>();
+    if (this.options.confirmBad && this.belief.runs[this.index.bad] === 0) keep.add(this.index.bad);
+    const top = this.top();
+    if (top.p >= this.options.confidenceTarget) for (const p of this.untestedParents(top.id)) keep.add(p);
+    const out: string[] = [];
+    const done = new Set<string>();
+    const decided = this.decide().kind !== 'continue';
+    for (const h of inFlight) {
+      if (done.has(h)) continue;
+      done.add(h);
+      const key = this.keys.get(h);
+      if (key === undefined) continue;
+      if (decided) {
+        out.push(h);
+        continue;
+      }
+      if (keep.has(key)) continue;
+      const a = (key < n ? anc[key]! : 0) + old;
+      const f = total > 0 ? a / total : 0;
+      if (f < neg || f > 1 - neg) out.push(h);
+    }
+    return out;
+  }
+
+  decide(): Decision {
+    const version = `${this.belief.version}/${this.skipVersion}`;
+    if (this.decision?.version === version) return this.decision.d;
+    const d = this.computeDecision();
+    this.decision = { version, d };
+    return d;
+  }
+
+  private computeDecision(): Decision {
+    const target = this.options.confidenceTarget;
+    const post = this.belief.posterior();
+    const cause = this.options.mode === 'cause';
+    const nir = post.nirOld + post.nirAbsent;
+    if (nir >= target) {
+      const old = post.nirOld >= post.nirAbsent;
+      const reason = cause
+        ? old
+          ? 'the good commit crashes too: the culprit is older than the range'
+          : 'the bad commit does not crash'
+        : old
+          ? 'the good commit does not crash: the fix is older than the range'
+          : 'the tip still crashes: no commit in the range fixes it';
+      return { kind: 'not-in-range', confidence: nir, reason };
+    }
+    const top = this.top();
+    if (top.p >= target) {
+      if (this.untestedParents(top.id).length === 0) return { kind: 'culprit', commit: this.hashOf(top.id), confidence: top.p };
+      return { kind: 'continue' };
+    }
+    if (this.skipCount > 0) {
+      const blocked = this.blockedBySkips();
+      if (blocked) return blocked;
+    }
+    return { kind: 'continue' };
+  }
+
+  /**
+   * "Inconclusive": the smallest set of candidates holding the target mass cannot be split by
+   * any commit that builds (git bisect's "only skipped commits left to test").
+   */
+  private blockedBySkips(): Decision | undefined {
+    const n = this.index.n;
+    const w = this.belief.mass();
+    const sorted = Float64Array.from(w).sort().reverse();
+    let cum = 0;
+    let threshold = Infinity;
+    const CAP = 4096;
+    for (let i = 0; i < sorted.length && i < CAP; i++) {
+      cum += sorted[i]!;
+      if (cum >= this.options.confidenceTarget) {
+        threshold = sorted[i]!;
+        break;
+      }
+    }
+    if (threshold === Infinity || !(threshold > 0)) return undefined;
+    const members: number[] = [];
+    const ind = new Float64Array(n);
+    let mass = 0;
+    for (let i = 0; i < n && members.length < CAP; i++) {
+      if (w[i]! >= threshold) {
+        members.push(i);
+        ind[i] = 1;
+        mass += w[i]!;
+      }
+    }
+    if (members.length < 2) return undefined;
+    const counts = this.index.ancestorSums(ind);
+    const m = members.length;
+    for (let x = 0; x < n; x++) {
+      if (this.skipped[x]) continue;
+      const c = counts[x]!;
+      if (c > 0.5 && c < m - 0.5) return undefined;
+    }
+    members.sort((a, b) => w[b]! - w[a]! || a - b);
+    return {
+      kind: 'inconclusive',
+      commits: members.map((i) => this.hashOf(i)),
+      confidence: mass,
+      reason: 'only skipped (unbuildable) commits stand between these candidates',
+    };
+  }
+
+  status(): EngineStatus {
+    const n = this.index.n;
+    const post = this.belief.posterior();
+    const w = this.belief.mass();
+    const cutoff = Math.log(0.01);
+    let left = 0;
+    const classes = this.belief.classes;
+    for (let i = 0; i < n; i++) {
+      const c = this.belief.classOf[i]!;
+      if (this.belief.prior[i]! > 0 && classes[c]!.prior > 0 && post.classRelLog[c]! >= cutoff) left++;
+    }
+    const topIds: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (topIds.length < 5 || w[i]! > w[topIds[topIds.length - 1]!]!) {
+        topIds.push(i);
+        topIds.sort((a, b) => w[b]! - w[a]! || a - b);
+        if (topIds.length > 5) topIds.pop();
+      }
+    }
+    return {
+      candidatesTotal: n,
+      candidatesLeft: left,
+      top: topIds.map((i) => ({ commit: this.hashOf(i), probability: w[i]! })),
+      tested: this.belief.tested.length,
+      q: post.q,
+      eps: post.eps,
+      notInRange: post.nirOld + post.nirAbsent,
+    };
+  }
+
+  /** Posterior of every candidate (by id); for reports and tests. */
+  probabilities(): Float64Array {
+    return this.belief.mass().slice();
+  }
+}
+
+function sameKeys(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function isSubset(a: readonly number[], b: readonly number[]): boolean {
+  const s = new Set(b);
+  return a.every((x) => s.has(x));
+}
