@@ -33,15 +33,20 @@ command -v cpio >/dev/null || { echo "build.sh: cpio is missing: run deploy/lab/
 # directory, copying only files whose content changed so unchanged objects are not rebuilt.
 mod="$out/module"
 mkdir -p "$mod"
-for f in "$mod"/*.c "$mod"/*.h; do
-  [ -e "$f" ] || continue
-  [ -e "$src/$(basename "$f")" ] || rm -f "$f" "${f%.c}.o"
-done
+# Sources copied by the previous build (kbuild generates other .c files, e.g. *.mod.c: keep those).
+if [ -f "$mod/.sources" ]; then
+  while IFS= read -r name; do
+    [ -e "$src/$name" ] || rm -f "$mod/$name" "$mod/${name%.c}.o"
+  done < "$mod/.sources"
+fi
+: > "$mod/.sources.new"
 for f in "$src"/Kbuild "$src"/*.c "$src"/*.h; do
   [ -e "$f" ] || continue
-  cmp -s "$f" "$mod/$(basename "$f")" 2>/dev/null || cp "$f" "$mod/"
+  name="$(basename "$f")"
+  echo "$name" >> "$mod/.sources.new"
+  cmp -s "$f" "$mod/$name" 2>/dev/null || cp "$f" "$mod/"
 done
-rm -f "$mod/multisect_lab.ko"
+mv "$mod/.sources.new" "$mod/.sources"
 echo "build.sh: make -C $headers M=$mod modules"
 if ! make -C "$headers" M="$mod" -j"${MULTISECT_BUILD_JOBS:-$(nproc)}" modules; then
   echo "build.sh: the module does not build" >&2

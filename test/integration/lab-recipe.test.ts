@@ -1,0 +1,87 @@
+/**
+ * The kernel recipe against a lab history, with a fake ProbeContext (a small classifier stands in
+ * for the crash-report parser): the culprit's parent is ok, the culprit crashes in every run (two
+ * VMs in parallel), an unbuildable commit is a skip with the compiler's error, a missing kernel
+ * image or lab cache is an InfraError, and cancellation ends the probe at once.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { CancelledError, InfraError } from '../../shared/errors.js';
+import { RunOutcome } from '../../shared/proto.js';
+import { KernelRecipe } from '../../agent/recipes/kernel.js';
+import { labRecipe } from '../../deploy/lab/job.js';
+import type { HistoryResult } from '../../deploy/lab/history/generate.js';
+import { checkout, ensureLab, fakeContext, labHistory, tempDir, type LabSetup } from '../helpers/lab.js';
+
+const lab = await ensureLab();
+const skip = 'skip' in lab ? lab.skip : false;
+
+describe('kernel recipe on a lab history', { skip }, () => {
+  const setup = lab as LabSetup;
+  const recipe = new KernelRecipe();
+  let h: HistoryResult;
+  let buildDir: string;
+
+  before(async () => {
+    h = await labHistory({ kind: 'null-deref', commits: 60, seed: 7, unbuildable: 2, unbuildableAt: 'after' });
+    buildDir = await tempDir('slot-build'); // one slot: the build directory is kept between probes
+  });
+
+  const probe = async (commit: string, runs = 1, vmCapacity = 1, spec = labRecipe({ kernel: setup.kernel, cache: setup.cache })) =>
+    fakeContext({ commit, worktree: await checkout(h.repo, commit), buildDir, recipe: spec, runs, vmCapacity });
+
+  it('says ok for the commit before the culprit', async () => {
+    const ctx = await probe(h.culpritParent);
+    const r = await recipe.run(ctx);
+    assert.equal(r.build.ok, true, r.build.error);
+    assert.match(r.build.artifactHash, /^[0-9a-f]{64}$/);
+    assert.equal(r.runs.length, 1);
+    assert.equal(r.runs[0]?.outcome, RunOutcome.RUN_OUTCOME_OK, ctx.logs.get('console-0.log')?.slice(-2000));
+    assert.deepEqual(ctx.phases, ['building', 'booting:1', 'testing:1']);
+    assert.ok(ctx.logs.has('build.log'));
+  });
+
+  it('says crash, with the title, in every run for the culprit', async () => {
+    const ctx = await probe(h.culprit, 2, 2);
+    const r = await recipe.run(ctx);
+    assert.equal(r.build.ok, true, r.build.error);
+    assert.equal(r.runs.length, 2);
+    for (const run of r.runs) {
+      assert.equal(run.outcome, RunOutcome.RUN_OUTCOME_CRASH);
+      assert.match(run.title, /^BUG: kernel NULL pointer dereference/);
+      assert.equal(run.matches, true);
+      assert.ok(run.durationMs > 0);
+    }
+    assert.deepEqual(r.runs.map((x) => x.index), [0, 1]);
+    assert.match(ctx.logs.get('console-1.log') ?? '', /multisect_lab_lookup/);
+  });
+
+  it('says skip (no runs, the compiler error) for an unbuildable commit', async () => {
+    assert.equal(h.unbuildable.length, 2);
+    const ctx = await probe(h.unbuildable[0] as string);
+    const r = await recipe.run(ctx);
+    assert.equal(r.build.ok, false);
+    assert.match(r.build.error, /lab_batch_scale/);
+    assert.deepEqual(r.runs, []);
+    assert.equal(r.abortReason, undefined);
+  });
+
+  it('throws InfraError for a missing kernel image and for a lab that is not set up', async () => {
+    await assert.rejects(recipe.run(await probe(h.culpritParent, 1, 1, labRecipe({ kernel: '/nonexistent/vmlinuz', cache: setup.cache }))), InfraError);
+    const empty = await tempDir('empty-cache');
+    await assert.rejects(recipe.run(await probe(h.culpritParent, 1, 1, labRecipe({ kernel: setup.kernel, cache: empty }))), InfraError);
+  });
+
+  it('stops at once when cancelled while the VM boots', async () => {
+    const ctx = await probe(h.culpritParent);
+    const progress = ctx.progress;
+    let abortedAt = 0;
+    ctx.progress = (phase, run) => {
+      progress(phase, run);
+      if (phase === 'booting') setTimeout(() => { abortedAt = Date.now(); ctx.abort.abort(new CancelledError('test cancels')); }, 1000);
+    };
+    const outcome = await recipe.run(ctx).then((r) => r, (e: unknown) => e);
+    assert.ok(outcome instanceof CancelledError, `expected a CancelledError, got ${JSON.stringify(outcome)} after ${JSON.stringify(ctx.phases)}`);
+    assert.ok(abortedAt > 0 && Date.now() - abortedAt < 3000, 'cancellation took too long');
+  });
+});
