@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { CancelledError, InfraError } from '../../shared/errors.js';
-import { RunOutcome } from '../../shared/proto.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Recipe, RunOutcome } from '../../shared/proto.js';
 import { KernelRecipe } from '../../agent/recipes/kernel.js';
 import { labRecipe } from '../../deploy/lab/job.js';
 import type { HistoryResult } from '../../deploy/lab/history/generate.js';
@@ -83,5 +85,19 @@ describe('kernel recipe on a lab history', { skip }, () => {
     const outcome = await recipe.run(ctx).then((r) => r, (e: unknown) => e);
     assert.ok(outcome instanceof CancelledError, `expected a CancelledError, got ${JSON.stringify(outcome)} after ${JSON.stringify(ctx.phases)}`);
     assert.ok(abortedAt > 0 && Date.now() - abortedAt < 3000, 'cancellation took too long');
+  });
+
+  it('packs its own initramfs around a shell reproducer when the job gives no initrd', async () => {
+    const dir = await tempDir('own-initrd');
+    await writeFile(join(dir, 'repro.sh'), 'echo "repro: hello from the guest"\n');
+    const spec = Recipe.fromPartial({
+      kind: 'kernel',
+      build: { argv: ['true'] },
+      params: { kernel: setup.kernel, reproducer: join(dir, 'repro.sh'), busybox: setup.busybox, cmdline: 'console=ttyS0 panic=-1', memory: '512', no_output_timeout: '60' },
+    });
+    const ctx = await fakeContext({ commit: h.goodHash, worktree: dir, buildDir: dir, recipe: spec, runs: 1, vmCapacity: 1 });
+    const r = await new KernelRecipe().run(ctx);
+    assert.equal(r.runs[0]?.outcome, RunOutcome.RUN_OUTCOME_OK, ctx.logs.get('console-0.log')?.slice(-2000));
+    assert.match(ctx.logs.get('console-0.log') ?? '', /repro: hello from the guest/);
   });
 });
