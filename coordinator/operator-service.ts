@@ -74,7 +74,8 @@ export function operatorService(deps: OperatorServiceDeps): OperatorServiceServe
         if (req.liveOnly || (info.state.subjects?.[subject] ?? 0) === 0) return;
       }
       const consumer = await store.js.consumers.get(store.names.eventStream, {
-        filterSubjects: [subject],
+        // A single subject as a string: an array asks for filter_subjects, which needs NATS 2.10.
+        filterSubjects: subject,
         deliver_policy: req.liveOnly ? DeliverPolicy.New : DeliverPolicy.All,
       });
       const messages = await consumer.consume();

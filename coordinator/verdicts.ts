@@ -30,7 +30,7 @@ export async function readJobVerdicts(store: Store, jobId: string): Promise<Verd
   const info = await store.jsm.streams.info(store.names.verdictStream, { subjects_filter: subject });
   const count = info.state.subjects?.[subject] ?? 0;
   if (count === 0) return [];
-  const consumer = await store.js.consumers.get(store.names.verdictStream, { filterSubjects: [subject] });
+  const consumer = await store.js.consumers.get(store.names.verdictStream, { filterSubjects: subject });
   const out: Verdict[] = [];
   const messages = await consumer.consume();
   try {

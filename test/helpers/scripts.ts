@@ -24,8 +24,11 @@ export async function makeTestScript(options: { sleepSeconds?: number; title?: s
     `#!/bin/sh
 marks="$1"
 mkdir -p "$marks/running"
-touch "$marks/running/$MULTISECT_PROBE"
-ls "$marks/running" | wc -l >> "$marks/counts"
+echo $$ > "$marks/running/$MULTISECT_PROBE"
+# Count the test runs alive right now (a cancelled run is killed and leaves its file behind).
+n=0
+for f in "$marks"/running/*; do kill -0 "$(cat "$f")" 2>/dev/null && n=$((n+1)); done
+echo $n >> "$marks/counts"
 sleep ${options.sleepSeconds ?? 0.3}
 rm -f "$marks/running/$MULTISECT_PROBE"
 echo "$MULTISECT_COMMIT" >> "$marks/tested"
