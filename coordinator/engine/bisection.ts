@@ -24,7 +24,8 @@ export class Bisection {
   private skipVersion = 0;
   private build: { version: number; b: Float64Array } | undefined;
   private decision: { version: string; d: Decision } | undefined;
-  private planCache: { version: number; probes: number[]; partition: Partition; sweep?: SweepResult } | undefined;
+  private planCache: { version: number; probes: number[]; partition: Partition; sweep: SweepResult } | undefined;
+  private readonly masks = new Map<number, Uint8Array>();
   private valueCache: ProbeValue | undefined;
   private ancCache: { version: number; anc: Float64Array } | undefined;
   private workspace: SweepWorkspace | undefined;
@@ -142,86 +143,147 @@ export class Bisection {
   /**
    * The next commit to probe, given the ones in flight (repeats allowed: with flaky verdicts a
    * second probe of the same commit can be the best use of an agent). Undefined when nothing
-   * would add at least minGain bits, or the bisection is decided.
+   * would add at least minGain bits, or the bisection is decided. Greedy: right when agents free
+   * up one at a time; when several are free at once, proposeMany places them jointly.
    */
   propose(inFlight: readonly string[]): string | undefined {
     if (this.decide().kind !== 'continue') return undefined;
-    const n = this.index.n;
-    const bad = this.index.bad;
     const counts = this.inFlightKeys(inFlight);
-    if (this.options.confirmBad && this.belief.runs[bad] === 0 && !this.skipped[bad] && !counts.has(bad)) return this.hashOf(bad);
+    const rule = this.ruleBased(counts);
+    if (rule !== undefined) return this.hashOf(rule);
+    const best = this.scorer(counts).best();
+    return best === undefined ? undefined : this.hashOf(best);
+  }
+
+  /**
+   * Up to `count` commits to probe at once, given the ones in flight, placed jointly: a greedy
+   * pick, then rounds of "re-place each probe given all the others" (coordinate ascent) while it
+   * helps. On a chain this moves k probes from greedy's 1/2, 1/4, 3/4... to the i/(k+1)
+   * quantiles, which is what ceil(log_{k+1} n) rounds needs when k+1 is not a power of two.
+   */
+  proposeMany(inFlight: readonly string[], count: number): string[] {
+    if (count <= 0 || this.decide().kind !== 'continue') return [];
+    const counts = this.inFlightKeys(inFlight);
+    const fixed: number[] = [];
+    const picks: number[] = [];
+    while (fixed.length + picks.length < count) {
+      const rule = this.ruleBased(counts);
+      const key = rule ?? this.scorer(counts).best();
+      if (key === undefined) break;
+      (rule !== undefined ? fixed : picks).push(key);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    // Coordinate ascent, with a work budget that keeps big DAGs fast (deterministic: it depends
+    // on n and count only).
+    const passes = Math.min(4, Math.floor(4e6 / (this.index.n * Math.max(1, picks.length))));
+    for (let pass = 0; pass < passes && picks.length > 1; pass++) {
+      let changed = false;
+      for (let i = 0; i < picks.length; i++) {
+        const cur = picks[i]!;
+        const d = counts.get(cur)!;
+        if (d === 1) counts.delete(cur);
+        else counts.set(cur, d - 1);
+        const sc = this.scorer(counts);
+        const alt = sc.best();
+        let chosen = cur;
+        if (alt !== undefined && alt !== cur && sc.score(alt) > sc.score(cur) * (1 + 1e-9) + 1e-12) {
+          chosen = alt;
+          changed = true;
+        }
+        picks[i] = chosen;
+        counts.set(chosen, (counts.get(chosen) ?? 0) + 1);
+      }
+      if (!changed) break;
+    }
+    return [...fixed, ...picks].map((k) => this.hashOf(k));
+  }
+
+  /** Commits proposed by rule before any scoring: the unconfirmed bad tip, the culprit's parents. */
+  private ruleBased(counts: Map<number, number>): number | undefined {
+    const bad = this.index.bad;
+    if (this.options.confirmBad && this.belief.runs[bad] === 0 && !this.skipped[bad] && !counts.has(bad)) return bad;
     const top = this.top();
     if (top.p >= this.options.confidenceTarget) {
-      for (const p of this.untestedParents(top.id)) if (!counts.has(p)) return this.hashOf(p);
+      for (const p of this.untestedParents(top.id)) if (!counts.has(p)) return p;
     }
+    return undefined;
+  }
+
+  /**
+   * Scores of probing each commit next, given the in-flight multiset `counts`: the sweep's gain
+   * for a new commit, the extra information of one more probe for an in-flight one (zero with
+   * clean verdicts), times the chance it builds.
+   */
+  private scorer(counts: Map<number, number>): { score(key: number): number; best(): number | undefined } {
+    const n = this.index.n;
     const sweep = this.plan([...counts.keys()].sort((a, b) => a - b));
     const value = this.value();
     const b = this.buildable();
-    let best = -1;
-    let bestScore = 0;
-    let bestTie = 0;
-    // Exact ties (symmetric DAGs) go to a seeded hash of the commit, so seeds vary the choice.
-    const consider = (key: number, score: number): void => {
-      if (!(score > 0)) return;
-      const slack = 1e-12 * Math.max(1, bestScore);
-      if (best >= 0 && score < bestScore - slack) return;
-      if (best < 0 || score > bestScore + slack) {
-        best = key;
-        bestScore = score;
-        bestTie = hash32(this.options.seed, key);
-        return;
-      }
-      const tie = hash32(this.options.seed, key);
-      if (tie > bestTie) {
-        best = key;
-        bestScore = score;
-        bestTie = tie;
-      }
-    };
-    const { gains, anc } = sweep.sweep!;
-    const skipped = this.skipped;
-    for (let x = 0; x < n; x++) {
-      if (skipped[x]) continue;
-      const d = counts.size > 0 ? counts.get(x) : undefined;
-      const score = d === undefined ? gains[x]! : value.repeated(anc[x]!, d + 1) - value.repeated(anc[x]!, d);
-      consider(x, score * b[x]!);
-    }
-    // A good commit splits only NIR-old from the rest of its class.
+    const { gains, anc, total } = sweep.sweep;
     const post = this.belief.posterior();
-    for (let g = 0; g < this.dag.goods.length; g++) {
-      const key = n + g;
-      if (this.skipped[key]) continue;
+    const skipped = this.skipped;
+    const score = (key: number): number => {
+      if (skipped[key]) return 0;
       const d = counts.get(key);
-      if (d === undefined) {
-        const c = sweep.partition.part[n]!;
-        const M = sweep.sweep!.total[c]!;
-        consider(key, M > 0 ? M * value.value(post.nirOld / M) : 0);
-      } else {
-        consider(key, value.repeated(post.nirOld, d + 1) - value.repeated(post.nirOld, d));
+      if (key < n) {
+        if (d === undefined) return gains[key]! * b[key]!;
+        return (value.repeated(anc[key]!, d + 1) - value.repeated(anc[key]!, d)) * b[key]!;
       }
-      break;
-    }
-    if (best < 0 || bestScore < this.options.minGain) return undefined;
-    return this.hashOf(best);
+      // A good commit splits only NIR-old from the rest of its class.
+      if (d !== undefined) return value.repeated(post.nirOld, d + 1) - value.repeated(post.nirOld, d);
+      const M = total[sweep.partition.part[n]!]!;
+      return M > 0 ? M * value.value(post.nirOld / M) : 0;
+    };
+    const best = (): number | undefined => {
+      let bestKey = -1;
+      let bestScore = 0;
+      let bestTie = 0;
+      // Exact ties (symmetric DAGs) go to a seeded hash of the commit, so seeds vary the choice.
+      const consider = (key: number, sc: number): void => {
+        if (!(sc > 0)) return;
+        const slack = 1e-12 * Math.max(1, bestScore);
+        if (bestKey >= 0 && sc < bestScore - slack) return;
+        const tie = hash32(this.options.seed, key);
+        if (bestKey < 0 || sc > bestScore + slack || tie > bestTie) {
+          bestKey = key;
+          bestScore = sc;
+          bestTie = tie;
+        }
+      };
+      for (let x = 0; x < n; x++) {
+        if (skipped[x]) continue;
+        const d = counts.size > 0 ? counts.get(x) : undefined;
+        consider(x, d === undefined ? gains[x]! * b[x]! : score(x));
+      }
+      const g = this.dag.goods.findIndex((_, i) => !skipped[n + i]);
+      if (g >= 0) consider(n + g, score(n + g));
+      return bestKey < 0 || bestScore < this.options.minGain ? undefined : bestKey;
+    };
+    return { score, best };
   }
 
-  /** Partition by the in-flight probes and sweep, reusing the last call's work when it can. */
-  private plan(probes: number[]): { partition: Partition; sweep?: SweepResult } {
+  /** Partition by the in-flight probes and sweep; the last result is reused when nothing changed. */
+  private plan(probes: number[]): { partition: Partition; sweep: SweepResult } {
     const version = this.belief.version;
     const c = this.planCache;
-    let partition: Partition;
-    if (c && c.version === version && sameKeys(c.probes, probes) && c.sweep) return c;
-    if (c && c.version === version && isSubset(c.probes, probes)) {
-      partition = partitionBy(this.index, probes.filter((k) => !c.probes.includes(k)), c.partition);
-    } else {
-      partition = partitionBy(this.index, probes);
-    }
+    if (c && c.version === version && sameKeys(c.probes, probes)) return c;
+    const partition = partitionBy(this.index, probes, (f) => this.ancestorMask(f));
     const post = this.belief.posterior();
-    const value = this.value();
     this.workspace ??= new SweepWorkspace(this.index);
-    const sweep = this.workspace.sweep(this.belief.mass(), post.nirOld, post.nirAbsent, partition, value);
+    const sweep = this.workspace.sweep(this.belief.mass(), post.nirOld, post.nirAbsent, partition, this.value());
     this.planCache = { version, probes, partition, sweep };
     return this.planCache;
+  }
+
+  /** anc(x) as a byte mask, cached (the DAG never changes; a few dozen masks are live at once). */
+  private ancestorMask(x: number): Uint8Array {
+    let m = this.masks.get(x);
+    if (m === undefined) {
+      if (this.masks.size >= 96) this.masks.delete(this.masks.keys().next().value!);
+      m = this.index.ancestorMask(x);
+      this.masks.set(x, m);
+    }
+    return m;
   }
 
   /** Ancestor mass of every candidate under the current belief. */
@@ -394,7 +456,3 @@ function sameKeys(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function isSubset(a: readonly number[], b: readonly number[]): boolean {
-  const s = new Set(b);
-  return a.every((x) => s.has(x));
-}

@@ -268,10 +268,9 @@ export class DagIndex {
 
   /** Mark anc(x) (value 1) in `out`, which is cleared first. */
   ancestorMask(x: number, out: Uint8Array = new Uint8Array(this.n)): Uint8Array {
-    out.fill(0);
-    this.forEachAncestor(x, (v) => {
-      out[v] = 1;
-    });
+    const { stamp, gen } = this.stampAncestors(x);
+    for (let v = 0; v <= x; v++) out[v] = stamp[v] === gen ? 1 : 0;
+    out.fill(0, x + 1);
     return out;
   }
 

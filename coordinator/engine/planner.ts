@@ -23,17 +23,17 @@ export interface Partition {
  * ancestors of. `probes` are keys: candidate ids, or >= n for good commits (whose ancestors hold
  * no candidate, only NIR-old). Classes are numbered canonically.
  */
-export function partitionBy(index: DagIndex, probes: readonly number[], start?: Partition): Partition {
+export function partitionBy(index: DagIndex, probes: readonly number[], maskOf: (f: number) => Uint8Array): Partition {
   const n = index.n;
-  const part = start ? start.part.slice() : new Int32Array(n + 2);
-  let classes = start ? start.classes : 1;
+  const part = new Int32Array(n + 2);
+  let classes = 1;
   for (const f of probes) {
     const remap = new Int32Array(classes * 2).fill(-1);
     let next = 0;
     // Goods have no candidate ancestors: only NIR-old ("everything contains it") is inside.
-    const s = f < n ? index.stampAncestors(f) : undefined;
+    const mask = f < n ? maskOf(f) : undefined;
     for (let v = 0; v < n + 2; v++) {
-      const inside = v < n ? (s !== undefined && s.stamp[v] === s.gen ? 1 : 0) : v === n ? 1 : 0;
+      const inside = v < n ? (mask !== undefined ? mask[v]! : 0) : v === n ? 1 : 0;
       const key = part[v]! * 2 + inside;
       let c = remap[key]!;
       if (c < 0) c = remap[key] = next++;

@@ -89,12 +89,8 @@ export function runEngineTrial(dag: CandidateDag, culprit: number, o: TrialOptio
     if (d.kind === 'culprit') return result({ answer: d.commit, outcome: 'culprit', correct: d.commit === dag.hashes[culprit], confidence: d.confidence });
     if (d.kind === 'inconclusive') return result({ answer: null, outcome: 'inconclusive', correct: false, confidence: d.confidence, reason: d.reason });
     if (d.kind === 'not-in-range') return result({ answer: null, outcome: 'not-in-range', correct: false, confidence: d.confidence, reason: d.reason });
-    const inFlight: string[] = [];
-    for (let k = 0; k < o.parallel; k++) {
-      const c = b.propose(inFlight);
-      if (c === undefined) break;
-      inFlight.push(c);
-    }
+    // All k agents are free at the start of a round: place their probes jointly.
+    const inFlight = o.parallel === 1 ? [b.propose([])].filter((c): c is string => c !== undefined) : b.proposeMany([], o.parallel);
     if (inFlight.length === 0) return result({ answer: null, outcome: 'stalled', correct: false, reason: 'nothing left worth probing' });
     rounds++;
     for (const c of inFlight) {
