@@ -76,7 +76,9 @@ export function operatorService(deps: OperatorServiceDeps): OperatorServiceServe
       const consumer = await store.js.consumers.get(store.names.eventStream, {
         // A single subject as a string: an array asks for filter_subjects, which needs NATS 2.10.
         filterSubjects: subject,
-        deliver_policy: req.liveOnly ? DeliverPolicy.New : DeliverPolicy.All,
+        // From the start unless live only. (nats.js sets opt_start_seq itself; passing
+        // DeliverPolicy.All with it makes the server refuse the consumer.)
+        ...(req.liveOnly ? { deliver_policy: DeliverPolicy.New } : {}),
       });
       const messages = await consumer.consume();
       call.on('cancelled', () => messages.stop());

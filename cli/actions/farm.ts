@@ -10,6 +10,7 @@ import { CoordinatorUnavailableError } from '../../shared/errors.js';
 import { DEFAULT_COORDINATOR_ADDRESS } from '../../shared/grpc.js';
 import { positiveInt } from '../../shared/options.js';
 import { OperatorClient } from '../client.js';
+import { extraRecipes } from './recipes.js';
 import { selfCommand, spawnManaged, startLocalNats, type ManagedProcess } from '../local-processes.js';
 
 export function defaultStateDir(): string {
@@ -43,10 +44,9 @@ export interface AgentActionOptions {
 }
 
 export async function startAgent(o: AgentActionOptions): Promise<Agent> {
-  const { KernelRecipeLoader } = await import('./recipes.js');
   const agent = await Agent.create(
     { id: o.id, coordinator: o.coordinator, natsServers: o.nats, slots: o.slots, stateDir: resolve(o.stateDir), cpus: o.cpus, vmCapacity: o.vmCapacity, drainMs: o.drainMs, logger: o.logger },
-    await KernelRecipeLoader(),
+    extraRecipes(),
   );
   agent.start();
   return agent;
