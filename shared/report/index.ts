@@ -2,7 +2,7 @@
  * Linux crash reports: console log in, syzkaller-compatible title out.
  * See parse.ts for the engine and oopses.ts for the table of oops formats.
  */
-export { parse, findFirstOops } from './parse.js';
+export { parse, type ParseOptions } from './parse.js';
 export { crashType } from './crash-type.js';
 export { sanitizeTitle, MAX_TITLE_LENGTH } from './title.js';
 export { OOPSES } from './oopses.js';

@@ -39,14 +39,3 @@ export function splitLine(raw: string): ConsoleLine {
     questionable: QUESTIONABLE.test(text),
   };
 }
-
-/** The end (index of '\n' or text length) of the line that starts at `pos`. */
-export function lineEnd(text: string, pos: number): number {
-  const nl = text.indexOf('\n', pos);
-  return nl === -1 ? text.length : nl;
-}
-
-/** The start of the line containing `pos`. */
-export function lineStart(text: string, pos: number): number {
-  return pos === 0 ? 0 : text.lastIndexOf('\n', pos - 1) + 1;
-}

@@ -8,7 +8,8 @@
  */
 import { crashType } from './crash-type.js';
 import { corruptedReason } from './corrupted.js';
-import { CONSOLE_CONTEXT, lineEnd, lineStart, splitLine } from './lines.js';
+import { splitLine } from './lines.js';
+import { bytesSource, literalsRegexp, stringSource, type Source } from './source.js';
 import { OOPSES } from './oopses.js';
 import { guiltyFrame, type Frame } from './stack.js';
 import { findSuppression } from './suppressions.js';
@@ -36,8 +37,8 @@ const NOT_A_START: readonly RegExp[] = [
 ];
 
 /** The oops family whose header is on this line, if it is not a known false positive. */
-function oopsOfLine(line: string): Oops | undefined {
-  if (NOT_A_START.some((r) => r.test(line))) return undefined;
+function oopsOfLine(line: string, ignores: readonly RegExp[]): Oops | undefined {
+  if (NOT_A_START.some((r) => r.test(line)) || ignores.some((r) => r.test(line))) return undefined;
   for (const oops of OOPSES) {
     if (!line.includes(oops.header)) continue;
     if (oops.atLineStart && !splitLine(line).text.startsWith(oops.header)) continue;
@@ -52,31 +53,31 @@ interface Found {
   start: number;
 }
 
+/** All oops headers in one search: the console is scanned once, whatever the table size. */
+const HEADERS = literalsRegexp(OOPSES.map((o) => o.header));
+
 /**
- * The first line carrying an oops header. Each header is located with indexOf (native,
- * linear); a line rejected by suppressions only advances the headers found on it.
+ * The first line carrying an oops header that is not a known false positive. One linear
+ * multi-needle scan; a rejected line only moves the scan past it.
  */
-export function findFirstOops(text: string, from = 0): Found | undefined {
-  const next = OOPSES.map((o) => text.indexOf(o.header, from));
-  for (;;) {
-    let min = -1;
-    for (const p of next) if (p !== -1 && (min === -1 || p < min)) min = p;
-    if (min === -1) return undefined;
-    const start = lineStart(text, min);
-    const end = lineEnd(text, min);
-    const oops = oopsOfLine(clipAround(text, start, end, min));
+function findFirstOops(text: Source, ignores: readonly RegExp[]): Found | undefined {
+  for (let from = 0; from < text.length; ) {
+    const at = text.find(HEADERS, from);
+    if (at === -1) return undefined;
+    const start = text.lineStart(at);
+    const end = text.lineEnd(at);
+    const oops = oopsOfLine(clipAround(text, start, end, at), ignores);
     if (oops) return { oops, start };
-    for (let k = 0; k < next.length; k++) {
-      if (next[k] !== -1 && next[k]! <= end) next[k] = text.indexOf(OOPSES[k]!.header, end);
-    }
+    from = end + 1;
   }
+  return undefined;
 }
 
 /** A very long line is cut, but around the header that was found on it. */
-function clipAround(text: string, start: number, end: number, at: number): string {
-  if (end - start <= 1024) return text.slice(start, end);
+function clipAround(text: Source, start: number, end: number, at: number): string {
+  if (end - start <= 1024) return text.text(start, end);
   const from = Math.max(start, at - 256);
-  return text.slice(from, Math.min(end, from + 1024));
+  return text.text(from, Math.min(end, from + 1024));
 }
 
 interface Cut {
@@ -87,18 +88,19 @@ interface Cut {
 }
 
 /** Cut the report out: the oops line and what follows in the same context. */
-function cutReport(text: string, start: number, context: string, kernel: boolean, questionable: boolean): Cut {
+function cutReport(text: Source, start: number, context: string, kernel: boolean): Cut {
   const cut: Cut = { lines: [], starts: [], ends: [] };
   let textLines = 0;
   for (let pos = start; pos < text.length && pos - start < MAX_REPORT_SCAN; ) {
-    const end = lineEnd(text, pos);
-    const raw = text.slice(pos, Math.min(end, pos + 4096));
+    const end = text.lineEnd(pos);
+    const raw = text.text(pos, Math.min(end, pos + 4096));
     const lineAt = pos;
     pos = end + 1;
     const line = splitLine(raw);
     const first = lineAt === start;
     if (!first) {
-      if (line.questionable && !questionable) continue;
+      // "? foo+0x.." frames are the unwinder's guesses: syzkaller drops them too.
+      if (line.questionable) continue;
       if (line.context !== context) continue;
       // A kernel report goes on in kernel lines: the rest is user space (the fuzzer's log).
       if (kernel && !line.kernel) continue;
@@ -106,7 +108,7 @@ function cutReport(text: string, start: number, context: string, kernel: boolean
     textLines++;
     if (line.text.includes('Disabling lock debugging due to kernel taint')) continue;
     if (textLines > PANIC_ECHO_AFTER && line.text.includes('Kernel panic - not syncing')) break;
-    cut.lines.push(questionable ? line.text.replace(/^( *(?:\[<?[0-9a-f]+>?\] )?)\? +/, '$1') : line.text);
+    cut.lines.push(line.text);
     cut.starts.push(lineAt);
     cut.ends.push(end);
     if (cut.lines.length >= MAX_REPORT_LINES) break;
@@ -213,21 +215,22 @@ function judge(d: Description, lines: readonly string[]): string {
 }
 
 export interface ParseOptions {
-  /** Extra oops-line suppressions (a lab's known noise). */
+  /** Lines matching these never start a report (a lab's known noise). Keep them linear. */
   ignores?: readonly RegExp[];
 }
 
 /**
  * Find the first crash in a console log. Returns undefined when the log shows none.
- * Accepts a string or raw bytes (decoded as UTF-8; binary garbage is tolerated).
+ * Accepts a string or raw bytes (searched in place; only the report is decoded, as UTF-8).
+ * startPos/endPos are string indexes for a string and byte offsets for bytes.
  */
-export function parse(console: string | Uint8Array): CrashReport | undefined {
-  const text = typeof console === 'string' ? console : Buffer.from(console.buffer, console.byteOffset, console.byteLength).toString('utf8');
-  const found = findFirstOops(text);
+export function parse(console: string | Uint8Array, options: ParseOptions = {}): CrashReport | undefined {
+  const text = typeof console === 'string' ? stringSource(console) : bytesSource(console);
+  const found = findFirstOops(text, options.ignores ?? []);
   if (!found) return undefined;
-  const firstLine = splitLine(text.slice(found.start, Math.min(lineEnd(text, found.start), found.start + 4096)));
+  const firstLine = splitLine(text.text(found.start, Math.min(text.lineEnd(found.start), found.start + 4096)));
   const context = firstLine.context;
-  const cut = cutReport(text, found.start, context, firstLine.kernel, false);
+  const cut = cutReport(text, found.start, context, firstLine.kernel);
   const d = describe(cut.lines, found.oops);
   const reason = judge(d, cut.lines);
   const title = sanitizeTitle(d.title);

@@ -3,7 +3,7 @@
  * crashing. A report is still returned (it did crash) but flagged `suppressed`.
  * Each entry: a literal to find fast with indexOf, and the rule checked on that line.
  */
-import { lineEnd, lineStart } from './lines.js';
+import { literalsRegexp, type Source } from './source.js';
 
 const SUPPRESSIONS: readonly [needle: string, rule: RegExp][] = [
   ['panic: failed to start executor binary', /panic: failed to start executor binary/],
@@ -19,13 +19,14 @@ const SUPPRESSIONS: readonly [needle: string, rule: RegExp][] = [
   ['*** stack smashing detected ***: terminated', /\*\*\* stack smashing detected \*\*\*: terminated/],
 ];
 
-/** The first suppression rule the output matches, if any. */
-export function findSuppression(text: string): RegExp | undefined {
-  for (const [needle, rule] of SUPPRESSIONS) {
-    for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, lineEnd(text, at))) {
-      const start = lineStart(text, at);
-      if (rule.test(text.slice(start, Math.min(lineEnd(text, at), start + 1024)))) return rule;
-    }
+const NEEDLES = literalsRegexp(SUPPRESSIONS.map(([needle]) => needle));
+
+/** The first suppression rule the output matches, if any (one scan for all needles). */
+export function findSuppression(text: Source): RegExp | undefined {
+  for (let at = text.find(NEEDLES, 0); at !== -1; at = text.find(NEEDLES, text.lineEnd(at))) {
+    const start = text.lineStart(at);
+    const line = text.text(start, Math.min(text.lineEnd(at), start + 1024));
+    for (const [needle, rule] of SUPPRESSIONS) if (line.includes(needle) && rule.test(line)) return rule;
   }
   return undefined;
 }

@@ -16,7 +16,10 @@ export interface CrashReport {
   suppressed: boolean;
   /** The report text, console prefixes stripped. */
   report: string;
-  /** Offsets (UTF-16 code units) in the console text of the first and past-the-last report line. */
+  /**
+   * Where the report starts (its first line) and ends (the end of its last line) in the console:
+   * string indexes for a string input, byte offsets for bytes.
+   */
   startPos: number;
   endPos: number;
   /** Stack frames (function names) of the report's main stack, in order. */
