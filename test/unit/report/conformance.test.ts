@@ -32,6 +32,14 @@ describe('conformance on syzkaller vectors', () => {
     assert.ok(c.files.some((f) => f.expected.title === ''), 'the vectors include crash-free logs');
   });
 
+  it('gives the alternative titles syzkaller gives (where the title is right)', async () => {
+    const c = await get();
+    const right = c.files.filter((f) => f.ok.title);
+    const same = right.filter((f) => JSON.stringify(f.altTitles.expected) === JSON.stringify(f.altTitles.got));
+    const diff = right.filter((f) => !same.includes(f)).slice(0, 10).map((f) => `${f.file}: ${JSON.stringify(f.altTitles)}`);
+    assert.ok(same.length >= 0.95 * right.length, `${same.length}/${right.length}\n${diff.join('\n')}`);
+  });
+
   it('keeps titles within 120 characters', async () => {
     const c = await get();
     for (const f of c.files) assert.ok(f.got.title.length <= 120, f.file);
