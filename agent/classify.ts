@@ -1,29 +1,28 @@
 /**
- * How the agent judges a run: the crash title against the job's crash policy. Console logs of
- * the kernel recipe go through the crash-report parser first.
+ * How the agent judges a run: the console goes through the crash-report parser, and the crash
+ * through the job's crash policy (shared/crash-policy.ts).
  */
+import { classifyConsole, crashMatches, type CrashPolicy } from '../shared/crash-policy.js';
 import { CrashMatch, type Policy } from '../shared/proto.js';
 import type { RunClassification } from './recipes/types.js';
 
-export function titleMatchesPolicy(policy: Policy | undefined, title: string): boolean {
+/** The job's policy as the crash-policy module wants it. The spec was validated on submission. */
+export function crashPolicyOf(policy: Policy | undefined): CrashPolicy {
   switch (policy?.crashMatch ?? CrashMatch.CRASH_MATCH_ANY) {
     case CrashMatch.CRASH_MATCH_SAME:
-      return (policy?.originalTitles ?? []).includes(title);
+      return { kind: 'same', titles: policy?.originalTitles ?? [] };
     case CrashMatch.CRASH_MATCH_REGEX:
-      try {
-        return new RegExp(policy?.crashRegex ?? '').test(title);
-      } catch {
-        return false;
-      }
+      return { kind: 'regex', pattern: new RegExp(policy?.crashRegex ?? '') };
     default:
-      return true;
+      return { kind: 'any' };
   }
 }
 
+/** For recipes that know a crash only by its title (the script recipe's CRASH: line). */
+export function titleMatchesPolicy(policy: Policy | undefined, title: string): boolean {
+  return crashMatches(crashPolicyOf(policy), { title, altTitles: [] });
+}
+
 export function classifyOutput(policy: Policy | undefined, output: string): RunClassification {
-  // Replaced by the crash-report parser (shared/report) when it lands.
-  const m = /^(?:.*\] )?((?:BUG|WARNING|INFO|general protection fault|Kernel panic|kernel BUG)[^\n]*)$/m.exec(output);
-  if (!m) return { crashed: false, matches: false, title: '', type: '' };
-  const title = m[1]!.trim();
-  return { crashed: true, matches: titleMatchesPolicy(policy, title), title, type: '' };
+  return classifyConsole(crashPolicyOf(policy), output);
 }
