@@ -2,9 +2,9 @@
  * The parser: find the first oops in a console log, cut its report out of the interleaved
  * output, and describe it with the oops table.
  *
- * Cost: finding the oops is a handful of native substring searches over the text (linear);
- * everything after works on a bounded window of bounded lines, so rules never see more than
- * MAX_REPORT_LINES x MAX_LINE_LENGTH characters whatever the input.
+ * Cost: finding the oops is one multi-needle scan over the text (linear, bytes searched in
+ * place); everything after works on a bounded window of bounded lines, so rules never see
+ * more than MAX_REPORT_LINES x MAX_LINE_LENGTH characters whatever the input.
  */
 import { crashType } from './crash-type.js';
 import { corruptedReason } from './corrupted.js';
@@ -14,7 +14,8 @@ import { OOPSES } from './oopses.js';
 import { guiltyFrame, type Frame } from './stack.js';
 import { findSuppression } from './suppressions.js';
 import { sanitizeTitle } from './title.js';
-import type { CrashReport, Oops, OopsFormat } from './types.js';
+import { CALL_TRACE } from './patterns.js';
+import { STACK, type CrashReport, type Oops, type OopsFormat, type StackFormat } from './types.js';
 
 /** A report is cut after this many lines of its own context... */
 export const MAX_REPORT_LINES = 3000;
@@ -24,6 +25,7 @@ export const MAX_REPORT_SCAN = 4 << 20;
 const PANIC_ECHO_AFTER = 25;
 
 const NO_FORMAT = 'matched no format';
+const CALL_TRACE_ONLY: StackFormat = { parts: [CALL_TRACE, STACK] };
 const SRC_IN_LINE = /([a-zA-Z0-9\-_/.]+\.[chS]|[a-zA-Z0-9\-_/.]+\.rs):[0-9]+/;
 
 /**
@@ -82,14 +84,13 @@ function clipAround(text: Source, start: number, end: number, at: number): strin
 
 interface Cut {
   lines: string[];
-  /** Offsets of each line's start and end in the text. */
-  starts: number[];
+  /** Offset of each line's end in the text. */
   ends: number[];
 }
 
 /** Cut the report out: the oops line and what follows in the same context. */
 function cutReport(text: Source, start: number, context: string, kernel: boolean): Cut {
-  const cut: Cut = { lines: [], starts: [], ends: [] };
+  const cut: Cut = { lines: [], ends: [] };
   let textLines = 0;
   for (let pos = start; pos < text.length && pos - start < MAX_REPORT_SCAN; ) {
     const end = text.lineEnd(pos);
@@ -109,7 +110,6 @@ function cutReport(text: Source, start: number, context: string, kernel: boolean
     if (line.text.includes('Disabling lock debugging due to kernel taint')) continue;
     if (textLines > PANIC_ECHO_AFTER && line.text.includes('Kernel panic - not syncing')) break;
     cut.lines.push(line.text);
-    cut.starts.push(lineAt);
     cut.ends.push(end);
     if (cut.lines.length >= MAX_REPORT_LINES) break;
   }
@@ -153,7 +153,8 @@ function describe(lines: readonly string[], oops: Oops): Description {
     let corrupted = '';
     let frame: Frame | undefined;
     let frameName = '';
-    let frames: Frame[] = [];
+    // Formats that name no frame still list the stack (for the files it touches).
+    let frames: Frame[] = format.stack ? [] : guiltyFrame(lines, at, CALL_TRACE_ONLY).walk.all;
     if (format.stack) {
       const g = guiltyFrame(lines, at, format.stack);
       frame = g.frame;
