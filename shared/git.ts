@@ -113,3 +113,33 @@ export async function* gitLines(cwd: string, args: readonly string[], options: {
   const code = await exit;
   if (code !== 0) throw new GitError(`git ${args.join(' ')} failed in ${cwd}: ${stderr.trim()}`, args, stderr);
 }
+
+/** All merge bases of two commits (full hashes); empty when they share no history. */
+export async function mergeBases(repoDir: string, a: string, b: string): Promise<string[]> {
+  const r = await git(repoDir, ['merge-base', '--all', '--end-of-options', a, b], { check: false });
+  if (r.code === 1 && r.stdout.trim() === '') return [];
+  if (r.code !== 0) throw new GitError(`git merge-base failed: ${r.stderr.trim()}`, ['merge-base', '--all', a, b], r.stderr);
+  return r.stdout.split('\n').filter((l) => l !== '');
+}
+
+/** Run git with `input` on its stdin (git fast-import, hash-object --stdin...). */
+export function gitWithInput(cwd: string, args: readonly string[], input: string | Buffer, options: { env?: NodeJS.ProcessEnv } = {}): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args as string[], { cwd, env: { ...process.env, ...GIT_ENV, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.once('error', (e) => reject(new GitError(`cannot run git: ${e.message}`, args, '', { cause: e })));
+    child.once('close', (code) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (code !== 0) reject(new GitError(`git ${args.join(' ')} failed in ${cwd}: ${stderr.trim()}`, args, stderr));
+      else resolve({ stdout, stderr, code: 0 });
+    });
+    child.stdin.on('error', () => {
+      /* git exited early; the close handler reports it */
+    });
+    child.stdin.end(input);
+  });
+}

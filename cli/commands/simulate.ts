@@ -1,4 +1,60 @@
+/** `multisect simulate`: what would k agents buy? The engine against a planted culprit. */
 import type { Command } from 'commander';
+import { parseIntFlag, parseNumberFlag } from '../../shared/options.js';
+import { renderSimulate, simulate, type BaselineName } from '../actions/simulate.js';
+import { collect, printResult, runCommand } from '../run.js';
 
-/** Placeholder: filled in by the issue that brings this command. */
-export function registerSimulate(_program: Command): void {}
+export function registerSimulate(program: Command): void {
+  program
+    .command('simulate')
+    .description('Run the engine against a planted culprit, without agents: probes, runs and rounds (makespan) for K agents')
+    .option('--repo <path>', 'repository to simulate on (with --good and --bad)')
+    .option('--good <ref>', 'a good commit (repeatable)', collect, [])
+    .option('--bad <ref>', 'the bad commit')
+    .option('--linear <n>', 'a linear history of N candidates instead of a repository')
+    .option('--culprit <sha>', 'plant this culprit (one trial); with --linear, a position 1..N or a hash')
+    .option('--trials <n>', 'trials, each with a culprit drawn among non-merge candidates (default 20)')
+    .option('--seed <s>', 'seed for culprits and verdicts (default 1)')
+    .option('--parallel <k>', 'K agents probing at once (default 1)')
+    .option('--runs <r>', 'runs per probe (default 1 with a clean reproducer, else 10)')
+    .option('--repro <q>', 'Q: chance that a run on a commit with the culprit crashes (default 1)')
+    .option('--false-crash <eps>', 'EPS: chance that any run crashes anyway (default 0)')
+    .option('--first-parent', 'follow only first parents (merges stand for their branch)')
+    .option('--baseline <name>', 'also run git-bisect (the real one; --repo, clean verdicts) or syzkaller (its per-commit rule) on the same culprits')
+    .option('--json', 'print every trial and the summaries as JSON')
+    .addHelpText(
+      'after',
+      `
+With one agent the bad commit is taken on trust, as git bisect does; with more, the first round
+also confirms it. The engine is told Q and EPS as its starting estimates and re-estimates them.
+
+Examples:
+  multisect simulate --linear 7562 --trials 50 --parallel 7
+  multisect simulate --linear 3500 --trials 500 --repro 0.3 --false-crash 0.02 --runs 10 --baseline syzkaller
+  multisect simulate --repo ~/src/linux --good v6.1 --bad v6.2 --trials 20 --baseline git-bisect --json`,
+    )
+    .action(async (o) =>
+      runCommand(Boolean(o.json), async () => {
+        const num = (flag: string, v: string | undefined, int = true) => (v === undefined ? undefined : int ? parseIntFlag(flag, v) : parseNumberFlag(flag, v));
+        const report = await simulate({
+          repo: o.repo,
+          bad: o.bad,
+          good: o.good,
+          linear: num('--linear', o.linear),
+          culprit: o.culprit,
+          trials: num('--trials', o.trials),
+          seed: num('--seed', o.seed),
+          parallel: num('--parallel', o.parallel),
+          runs: num('--runs', o.runs),
+          repro: num('--repro', o.repro, false),
+          falseCrash: num('--false-crash', o.falseCrash, false),
+          firstParent: Boolean(o.firstParent),
+          baseline: o.baseline as BaselineName | undefined,
+          onTrial: o.json || !process.stderr.isTTY ? undefined : (done, total) => process.stderr.write(`\r${done}/${total} trials`),
+        });
+        if (!o.json && process.stderr.isTTY) process.stderr.write('\r');
+        printResult(Boolean(o.json), report, () => renderSimulate(report));
+        return 0;
+      }),
+    );
+}

@@ -33,9 +33,10 @@ export class Bisection {
   private constructor(
     readonly dag: CandidateDag,
     options: EngineOptions,
+    index: DagIndex | undefined,
   ) {
     this.options = options;
-    this.index = DagIndex.build(dag);
+    this.index = index ?? DagIndex.build(dag);
     const n = this.index.n;
     dag.hashes.forEach((h, i) => this.keys.set(h, i));
     dag.goods.forEach((h, i) => {
@@ -54,8 +55,12 @@ export class Bisection {
     this.skipped = new Uint8Array(n + dag.goods.length);
   }
 
-  static create(dag: CandidateDag, options?: Partial<EngineOptions>): Bisection {
-    return new Bisection(dag, compileEngineOptions(options));
+  /**
+   * Start a bisection. `index` lets many bisections of one DAG (simulations) share the DagIndex
+   * built by `DagIndex.build(dag)` instead of rebuilding it.
+   */
+  static create(dag: CandidateDag, options?: Partial<EngineOptions>, index?: DagIndex): Bisection {
+    return new Bisection(dag, compileEngineOptions(options), index);
   }
 
   /** Take a verdict. False when its probeId was seen before (ignored). Order does not matter. */

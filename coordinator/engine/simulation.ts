@@ -64,8 +64,8 @@ export function simulationEngineOptions(o: TrialOptions): Partial<EngineOptions>
   };
 }
 
-export function runEngineTrial(dag: CandidateDag, culprit: number, o: TrialOptions, bisection?: Bisection): TrialResult {
-  const b = bisection ?? Bisection.create(dag, simulationEngineOptions(o));
+export function runEngineTrial(dag: CandidateDag, culprit: number, o: TrialOptions, bisection?: Bisection | DagIndex): TrialResult {
+  const b = bisection instanceof Bisection ? bisection : Bisection.create(dag, simulationEngineOptions(o), bisection);
   const contains = containsMask(b.index, culprit);
   const n = b.index.n;
   const keyOf = new Map<string, number>();
