@@ -20,10 +20,15 @@ export function jobToJson(job: Job): Record<string, unknown> {
     culprit: r?.culprit
       ? { hash: r.culprit.hash, subject: r.culprit.subject, author: r.culprit.author, authorEmail: r.culprit.authorEmail, date: new Date(r.culprit.dateMs).toISOString(), merge: r.culprit.merge }
       : undefined,
+    phase: job.phase || undefined,
     confidence: r?.confidence,
-    suspects: r?.suspects.map((s) => ({ hash: s.hash, probability: s.probability })),
+    // Other suspects matter when the culprit is not certain enough (or there is none yet).
+    suspects: !r?.culprit || (r.confidence ?? 0) < (job.spec?.policy?.confidenceTarget ?? 0.99) ? r?.suspects.map((s) => ({ hash: s.hash, probability: s.probability })) : undefined,
     reason: r?.reason || undefined,
-    crash: r?.crashTitle ? { title: r.crashTitle, logKey: r.crashLogKey } : undefined,
+    crash: r?.crashTitle ? { title: r.crashTitle, report: r.crashReport, logKey: r.crashLogKey, original: r.originalCrashTitle || undefined } : undefined,
+    recipients: r?.recipients.length ? r.recipients : undefined,
+    verification: r?.verification.length ? r.verification.map((v) => ({ commit: v.commit, role: v.role, runs: v.runs, crashes: v.crashes, skipped: v.skipped, crashTitle: v.crashTitle || undefined })) : undefined,
+    releases: r?.releases.length ? r.releases.map((x) => ({ tag: x.tag, commit: x.commit, outcome: x.outcome })) : undefined,
     revisionsTested: r?.revisionsTested,
     wallMs: r?.wallMs,
     buildMs: r?.buildMs,

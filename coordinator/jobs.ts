@@ -1,16 +1,22 @@
 /**
  * Jobs: submission, the verdict fold, scheduling across agents, leases, cancellation, recovery.
  *
- * State lives in JetStream only. A job's engine state is a pure fold of its spec and its
- * verdicts; the KV record holds the spec, a status summary and the probes in flight (so that a
+ * State lives in JetStream only. A job's state is a pure fold of its spec and its verdicts; the
+ * KV record holds the spec, a status summary, the phase and the probes in flight (so that a
  * restarted coordinator recognises the assignments agents still hold). Every mutation of a job
  * happens synchronously between awaits, so handlers running concurrently see consistent state.
+ *
+ * A job goes through phases: `release-walk` (cause job without a good commit: find a clean
+ * release), `bisecting` (the engine), `verifying` (the culprit and its parents tested again with
+ * more runs before the job ends). Probe ids carry the phase (`-r-`, `-b-`, `-v-`), so a replay
+ * after a restart puts every verdict back where it belongs.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { JobNotFoundError, JobStateError } from '../shared/errors.js';
-import { git } from '../shared/git.js';
+import { InvalidJobError, JobNotFoundError, JobStateError } from '../shared/errors.js';
+import { git, resolveCommit } from '../shared/git.js';
 import { compileJobSpec } from '../shared/job-spec.js';
+import { FINAL_STATES, headerLines, renderJobLog, resultLines, short, verdictLines } from '../shared/job-log.js';
 import type { MirrorSet } from '../shared/mirror.js';
 import type { Store } from '../shared/nats.js';
 import {
@@ -21,24 +27,36 @@ import {
   JobState,
   Mode,
   Probe,
-  RunOutcome,
   type JobSpec,
   type Verdict,
 } from '../shared/proto.js';
 import type { AgentEntry, AgentRegistry } from './agent-registry.js';
+import { culpritFacts } from './culprit-facts.js';
 import { loadCandidateDag } from './dag-loader.js';
 import { Bisection, type CandidateDag, type Decision } from './engine/index.js';
 import type { EventPublisher } from './events.js';
-import { FINAL_STATES, headerLines, renderJobLog, resultLines, short, verdictLines } from '../shared/job-log.js';
 import type { InFlightRecord, JobStore } from './job-store.js';
+import { releaseTags, ReleaseWalk } from './release-walk.js';
+import { crashOf, crashReportText, verdictOutcome } from './run-facts.js';
 import { pickJob } from './scheduler.js';
 import { readJobVerdicts, toEngineVerdict } from './verdicts.js';
 
+type Phase = 'release-walk' | 'bisecting' | 'verifying';
+
+interface VerifyState {
+  culprit: string;
+  parents: string[];
+}
+
 interface JobRuntime {
   job: Job;
-  dag: CandidateDag;
-  engine: Bisection;
   mirror: string;
+  phase: Phase;
+  walk: ReleaseWalk | undefined;
+  dag: CandidateDag | undefined;
+  engine: Bisection | undefined;
+  verify: VerifyState | undefined;
+  verifyRounds: number;
   inFlight: Map<string, InFlightRecord>;
   verdicts: Verdict[];
   seen: Set<string>;
@@ -58,9 +76,14 @@ export interface JobManagerDeps {
   logger: Logger;
 }
 
+/** Verification rounds before a job ends anyway (a culprit that keeps moving is reported as is). */
+const MAX_VERIFY_ROUNDS = 2;
+
 export function newJobId(): string {
   return `j${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
+
+const PHASE_TAG: Record<Phase, string> = { 'release-walk': 'r', bisecting: 'b', verifying: 'v' };
 
 export class JobManager {
   private readonly running = new Map<string, JobRuntime>();
@@ -72,19 +95,21 @@ export class JobManager {
     this.logger = deps.logger.child({ component: 'jobs' });
   }
 
+  // ---- lifecycle of a job ----
+
   /** Rebuild every running job from its spec and its verdicts (after a restart). */
   async recover(): Promise<void> {
-    const records = await this.deps.jobStore.list();
-    for (const rec of records) {
+    for (const rec of await this.deps.jobStore.list()) {
       if (FINAL_STATES.has(rec.job.state)) continue;
       try {
         const rt = await this.startRuntime(rec.job);
         for (const r of rec.inFlight) rt.inFlight.set(r.probeId, r);
         const verdicts = await readJobVerdicts(this.deps.store, rec.job.id);
-        for (const v of verdicts) this.fold(rt, v);
-        // In-flight probes whose verdict was already stored are done.
-        for (const v of verdicts) rt.inFlight.delete(v.probeId);
-        this.logger.info({ jobId: rec.job.id, verdicts: verdicts.length, inFlight: rt.inFlight.size }, 'job recovered');
+        for (const v of verdicts) {
+          this.fold(rt, v);
+          rt.inFlight.delete(v.probeId);
+        }
+        this.logger.info({ jobId: rec.job.id, verdicts: verdicts.length, inFlight: rt.inFlight.size, phase: rt.phase }, 'job recovered');
         await this.afterEvidence(rt);
       } catch (err) {
         this.logger.error({ err, jobId: rec.job.id }, 'job could not be recovered');
@@ -99,35 +124,29 @@ export class JobManager {
     const spec = compileJobSpec(input);
     const now = Date.now();
     const job = Job.fromPartial({ id: newJobId(), spec, state: JobState.JOB_STATE_QUEUED, createdMs: now, updatedMs: now });
+    job.slotsAtStart = this.deps.registry.all().reduce((n, a) => n + (a.stream ? a.slots.length : 0), 0);
     const rt = await this.startRuntime(job, { refresh: true });
     job.state = JobState.JOB_STATE_RUNNING;
     await this.persist(rt);
-    await this.deps.events.publish({ jobId: job.id, kind: 'submitted', state: job.state, message: headerLines(job).join('\n'), candidatesLeft: job.candidatesLeft });
-    this.logger.info({ jobId: job.id, candidates: job.candidatesTotal, repo: spec.repo }, 'job submitted');
+    await this.deps.events.publish({ jobId: job.id, kind: 'submitted', state: job.state, message: headerLines(this.snapshot(rt)).join('\n'), candidatesLeft: job.candidatesLeft });
+    this.logger.info({ jobId: job.id, candidates: job.candidatesTotal, phase: rt.phase, repo: spec.repo }, 'job submitted');
     this.schedule();
-    return job;
+    return this.snapshot(rt);
   }
 
   private async startRuntime(job: Job, opts: { refresh?: boolean } = {}): Promise<JobRuntime> {
     const spec = job.spec!;
     const mirror = await this.deps.mirrors.ensure(spec.repo, { refresh: opts.refresh, wanted: [job.badHash, ...job.goodHashes].filter(Boolean) });
-    const dag = await loadCandidateDag(mirror, job.badHash || spec.bad, job.goodHashes.length ? job.goodHashes : spec.goods, {
-      firstParent: spec.policy?.firstParent ?? false,
-    });
-    const engine = Bisection.create(dag, {
-      mode: spec.mode === Mode.MODE_FIX ? 'fix' : 'cause',
-      confidenceTarget: spec.policy?.confidenceTarget ?? 0.99,
-      seed: spec.policy?.seed ?? 0,
-    });
-    job.badHash = dag.hashes[dag.bad]!;
-    job.goodHashes = dag.goods;
-    job.candidatesTotal = dag.hashes.length;
-    job.candidatesLeft = dag.hashes.length;
+    job.badHash = job.badHash || (await resolveCommit(mirror, spec.bad, 'bad'));
     const rt: JobRuntime = {
       job,
-      dag,
-      engine,
       mirror,
+      phase: 'bisecting',
+      walk: undefined,
+      dag: undefined,
+      engine: undefined,
+      verify: undefined,
+      verifyRounds: 0,
       inFlight: new Map(),
       verdicts: [],
       seen: new Set(),
@@ -135,8 +154,42 @@ export class JobManager {
       trackedSinceMs: Date.now(),
       persistChain: Promise.resolve(),
     };
+    const goods = job.goodHashes.length ? job.goodHashes : spec.goods;
+    if (goods.length === 0 && spec.mode !== Mode.MODE_FIX) {
+      const tags = await releaseTags(mirror, job.badHash, spec.policy?.oldestRelease ?? '');
+      if (tags.length === 0) {
+        throw new InvalidJobError('good', 'no good commit given and no release tag (vX.Y) older than bad to start from', {
+          hint: 'give --good REF: the last commit known not to crash',
+        });
+      }
+      rt.walk = new ReleaseWalk(tags);
+      rt.phase = 'release-walk';
+    } else {
+      await this.startBisecting(rt, goods);
+    }
+    job.phase = rt.phase;
     this.running.set(job.id, rt);
     return rt;
+  }
+
+  /** Build the candidate DAG and the engine, and feed it the verdicts seen so far. */
+  private async startBisecting(rt: JobRuntime, goods: readonly string[]): Promise<void> {
+    const spec = rt.job.spec!;
+    const dag = await loadCandidateDag(rt.mirror, rt.job.badHash, [...goods], { firstParent: spec.policy?.firstParent ?? false });
+    rt.dag = dag;
+    rt.engine = Bisection.create(dag, {
+      mode: spec.mode === Mode.MODE_FIX ? 'fix' : 'cause',
+      confidenceTarget: spec.policy?.confidenceTarget ?? 0.99,
+      seed: Number(spec.policy?.seed ?? 0) || 1,
+      runsPerProbe: spec.policy?.runsPerProbe || 1,
+    });
+    rt.job.badHash = dag.hashes[dag.bad]!;
+    rt.job.goodHashes = dag.goods;
+    rt.job.candidatesTotal = dag.hashes.length;
+    rt.job.candidatesLeft = dag.hashes.length;
+    rt.phase = 'bisecting';
+    rt.job.phase = rt.phase;
+    for (const v of rt.verdicts) this.applyToEngine(rt, v);
   }
 
   async get(jobId: string): Promise<Job> {
@@ -148,8 +201,7 @@ export class JobManager {
   }
 
   async list(activeOnly: boolean): Promise<Job[]> {
-    const records = await this.deps.jobStore.list();
-    const jobs = records.map((r) => {
+    const jobs = (await this.deps.jobStore.list()).map((r) => {
       const rt = this.running.get(r.job.id);
       return rt ? this.snapshot(rt) : r.job;
     });
@@ -163,7 +215,7 @@ export class JobManager {
       throw new JobStateError(`job ${jobId} has already ended (${JobState[job.state]})`);
     }
     await this.finish(rt, JobState.JOB_STATE_CANCELLED, { reason: reason || 'cancelled by the operator' });
-    return this.snapshot(rt);
+    return rt.job;
   }
 
   /** The bisection log of a job (rendered from its verdicts). */
@@ -171,19 +223,21 @@ export class JobManager {
     const rt = this.running.get(jobId);
     if (rt) return renderJobLog(this.snapshot(rt), rt.verdicts);
     const job = await this.get(jobId);
-    const verdicts = await readJobVerdicts(this.deps.store, jobId);
     const seen = new Set<string>();
-    return renderJobLog(job, verdicts.filter((v) => (seen.has(v.probeId) ? false : (seen.add(v.probeId), true))));
+    const verdicts = (await readJobVerdicts(this.deps.store, jobId)).filter((v) => !seen.has(v.probeId) && seen.add(v.probeId));
+    return renderJobLog(job, verdicts);
   }
+
+  // ---- evidence ----
 
   /** Apply a verdict from the stream, persist what changed, then resolve (the caller acks). */
   async onVerdict(v: Verdict): Promise<void> {
     const rt = this.running.get(v.jobId);
     if (!rt) return; // finished or unknown job: the verdict stays in the stream as a fact.
-    const wasInFlight = rt.inFlight.delete(v.probeId);
+    rt.inFlight.delete(v.probeId);
     if (!this.fold(rt, v)) return;
     this.deps.registry.releaseProbe(v.probeId);
-    const status = rt.engine.status();
+    const status = rt.engine?.status();
     await this.deps.events.publish({
       jobId: v.jobId,
       kind: 'verdict',
@@ -191,11 +245,10 @@ export class JobManager {
       commit: v.commit,
       agentId: v.agentId,
       message: verdictLines(v).join('\n'),
-      candidatesLeft: status.candidatesLeft,
-      topProbability: status.top[0]?.probability ?? 0,
-      suspects: status.top.slice(0, 5).map((t) => ({ hash: t.commit, probability: t.probability })),
+      candidatesLeft: status?.candidatesLeft ?? rt.job.candidatesTotal,
+      topProbability: status?.top[0]?.probability ?? 0,
+      suspects: (status?.top ?? []).slice(0, 5).map((t) => ({ hash: t.commit, probability: t.probability })),
     });
-    this.logger.debug({ jobId: v.jobId, probeId: v.probeId, wasInFlight }, 'verdict applied');
     if (v.abortReason) {
       await this.finish(rt, JobState.JOB_STATE_FAILED, { reason: v.abortReason });
       return;
@@ -208,39 +261,130 @@ export class JobManager {
     if (rt.seen.has(v.probeId)) return false;
     rt.seen.add(v.probeId);
     rt.verdicts.push(v);
-    if (!v.abortReason) rt.engine.apply(toEngineVerdict(v));
+    if (v.abortReason) return true;
+    rt.walk?.record(v.commit, verdictOutcome(v));
+    this.applyToEngine(rt, v);
     return true;
   }
 
-  /** After new evidence: cancel probes that stopped being useful, decide, persist, schedule. */
+  private applyToEngine(rt: JobRuntime, v: Verdict): void {
+    if (!rt.engine || v.abortReason) return;
+    try {
+      rt.engine.apply(toEngineVerdict(v));
+    } catch (err) {
+      // A release tag older than the range, or a parent outside it: a fact, not evidence here.
+      if (!(err instanceof InvalidJobError)) throw err;
+      this.logger.debug({ jobId: rt.job.id, commit: v.commit }, 'verdict outside the candidate range');
+    }
+  }
+
+  /** After new evidence: move between phases, decide, cancel useless probes, persist, schedule. */
   private async afterEvidence(rt: JobRuntime): Promise<void> {
-    const decision = rt.engine.decide();
+    if (rt.phase === 'release-walk') {
+      const d = rt.walk!.decide();
+      if (d.kind === 'exhausted') {
+        await this.finish(rt, JobState.JOB_STATE_NOT_IN_RANGE, { reason: `the oldest tested release already had the bug (${d.oldest?.tag ?? 'none'})` });
+        return;
+      }
+      if (d.kind === 'good') {
+        for (const p of [...rt.inFlight.values()]) this.cancelProbe(rt, p, 'a clean release was found');
+        await this.startBisecting(rt, [d.tag.commit]);
+        await this.log(rt, `release ${d.tag.tag} (${short(d.tag.commit)}) is clean: bisecting ${rt.job.candidatesTotal} revisions between it and ${short(rt.job.badHash)}`);
+      } else {
+        await this.persist(rt);
+        this.schedule();
+        return;
+      }
+    }
+    const engine = rt.engine!;
+    const decision = engine.decide();
+    if (rt.phase === 'verifying') {
+      const v = rt.verify!;
+      const pending = [v.culprit, ...v.parents].filter((c) => !this.verificationOf(rt, c));
+      if (pending.length > 0) {
+        await this.persist(rt);
+        this.schedule();
+        return;
+      }
+      if (decision.kind === 'culprit' && decision.commit === v.culprit) {
+        await this.finishWithDecision(rt, decision);
+        return;
+      }
+      rt.phase = 'bisecting';
+      rt.verify = undefined;
+      await this.log(rt, `verification did not confirm ${short(v.culprit)}; bisecting on`);
+    }
+    if (decision.kind === 'culprit' && !rt.job.spec?.policy?.skipVerification && rt.verifyRounds < MAX_VERIFY_ROUNDS) {
+      await this.startVerifying(rt, decision.commit);
+      return;
+    }
     if (decision.kind !== 'continue') {
       await this.finishWithDecision(rt, decision);
       return;
     }
-    const useless = new Set(rt.engine.useless([...rt.inFlight.values()].map((p) => p.commit)));
-    for (const p of [...rt.inFlight.values()]) {
-      if (useless.has(p.commit)) this.cancelProbe(rt, p, 'no longer useful');
-    }
+    const useless = new Set(engine.useless([...rt.inFlight.values()].map((p) => p.commit)));
+    for (const p of [...rt.inFlight.values()]) if (useless.has(p.commit)) this.cancelProbe(rt, p, 'no longer useful');
     await this.persist(rt);
     this.schedule();
   }
 
-  private cancelProbe(rt: JobRuntime, p: InFlightRecord, reason: string): void {
-    rt.inFlight.delete(p.probeId);
-    const agent = this.deps.registry.get(p.agentId);
-    if (agent) this.deps.registry.send(agent, CoordinatorMessage.fromPartial({ msg: { $case: 'cancel', value: { probeId: p.probeId, reason } } }));
-    void this.deps.events.publish({ jobId: rt.job.id, kind: 'probe-cancelled', probeId: p.probeId, commit: p.commit, agentId: p.agentId, message: `cancelled ${short(p.commit)} on ${p.agentId}: ${reason}` });
+  private async startVerifying(rt: JobRuntime, culprit: string): Promise<void> {
+    const parents = (await git(rt.mirror, ['rev-list', '--parents', '-n', '1', culprit, '--'])).stdout.trim().split(/\s+/).slice(1);
+    rt.phase = 'verifying';
+    rt.job.phase = rt.phase;
+    rt.verify = { culprit, parents };
+    rt.verifyRounds += 1;
+    for (const p of [...rt.inFlight.values()]) this.cancelProbe(rt, p, 'verifying the culprit');
+    await this.log(rt, `verifying ${short(culprit)} and its parent${parents.length > 1 ? 's' : ''} ${parents.map(short).join(' ')} with ${this.verifyRuns(rt)} runs each`);
+    await this.afterEvidence(rt);
   }
 
+  private verifyRuns(rt: JobRuntime): number {
+    const p = rt.job.spec?.policy;
+    return p?.verificationRuns || Math.max(2, 2 * (p?.runsPerProbe || 1));
+  }
+
+  /** The verification verdict of a commit in the current round, if any. */
+  private verificationOf(rt: JobRuntime, commit: string): Verdict | undefined {
+    return rt.verdicts.find((x) => x.commit === commit && x.probeId.includes(`-v${rt.verifyRounds}-`));
+  }
+
+  // ---- ending ----
+
   private async finishWithDecision(rt: JobRuntime, d: Exclude<Decision, { kind: 'continue' }>): Promise<void> {
-    const top = rt.engine.status().top;
+    const top = rt.engine?.status().top ?? [];
+    const target = rt.job.spec?.policy?.confidenceTarget ?? 0.99;
     if (d.kind === 'culprit') {
       const culprit = await this.commitInfo(rt.mirror, d.commit);
-      const flags: string[] = [];
-      if (culprit.merge) flags.push('the culprit is a merge commit');
-      await this.finish(rt, JobState.JOB_STATE_SUCCEEDED, { culprit, confidence: d.confidence, flags, suspects: top.slice(0, 5).map((t) => ({ hash: t.commit, probability: t.probability })) });
+      const facts = await culpritFacts(rt.mirror, culprit, rt.verdicts);
+      const flags = [...facts.flags];
+      if (d.confidence < target) flags.push(`confidence ${d.confidence.toFixed(3)} is below the target ${target}`);
+      const original = crashOf(rt.verdicts, rt.job.badHash)?.title;
+      const atCulprit = crashOf(rt.verdicts, d.commit)?.title;
+      if (original && atCulprit && atCulprit !== original) flags.push(`the crash at the culprit ("${atCulprit}") differs from the original ("${original}")`);
+      const verification = rt.verify
+        ? [rt.verify.culprit, ...rt.verify.parents].map((c) => {
+            const v = this.verificationOf(rt, c);
+            const o = v ? toEngineVerdict(v) : undefined;
+            const skipped = !o || 'skipped' in o;
+            return {
+              commit: c,
+              role: c === rt.verify!.culprit ? 'culprit' : 'parent',
+              runs: o && !('skipped' in o) ? o.runs : 0,
+              crashes: o && !('skipped' in o) ? o.crashes : 0,
+              skipped,
+              crashTitle: v ? (crashOf([v], c)?.title ?? '') : '',
+            };
+          })
+        : [];
+      await this.finish(rt, JobState.JOB_STATE_SUCCEEDED, {
+        culprit,
+        confidence: d.confidence,
+        flags,
+        recipients: facts.recipients,
+        verification,
+        suspects: top.filter((t) => t.commit !== d.commit).slice(0, 5).map((t) => ({ hash: t.commit, probability: t.probability })),
+      });
     } else if (d.kind === 'inconclusive') {
       await this.finish(rt, JobState.JOB_STATE_INCONCLUSIVE, {
         reason: d.reason,
@@ -254,19 +398,23 @@ export class JobManager {
 
   private async finish(rt: JobRuntime, state: JobState, result: Partial<JobResult>): Promise<void> {
     if (!this.running.has(rt.job.id)) return;
+    const job = this.snapshot(rt);
     this.running.delete(rt.job.id);
     for (const p of [...rt.inFlight.values()]) this.cancelProbe(rt, p, 'job ended');
     const now = Date.now();
-    const job = this.snapshot(rt);
-    job.probesInFlight = 0;
-    job.updatedMs = now;
     job.state = state;
     job.finishedMs = now;
-    const crash = this.representativeCrash(rt, result.culprit?.hash);
+    job.updatedMs = now;
+    job.probesInFlight = 0;
+    job.phase = '';
+    const crash = crashOf(rt.verdicts, result.culprit?.hash) ?? crashOf(rt.verdicts, rt.job.badHash) ?? crashOf(rt.verdicts);
     job.result = JobResult.fromPartial({
       ...result,
       crashTitle: crash?.title ?? '',
       crashLogKey: crash?.logKey ?? '',
+      crashReport: crash ? await crashReportText(this.deps.store, crash.logKey) : '',
+      originalCrashTitle: crashOf(rt.verdicts, rt.job.badHash)?.title ?? '',
+      releases: rt.walk?.summary() ?? [],
       revisionsTested: new Set(rt.verdicts.map((v) => v.commit)).size,
       wallMs: now - job.createdMs,
       buildMs: rt.verdicts.reduce((s, v) => s + (v.build?.durationMs ?? 0), 0),
@@ -277,18 +425,6 @@ export class JobManager {
     await this.deps.events.publish({ jobId: job.id, kind: 'finished', state, message: resultLines(job).join('\n') });
     this.logger.info({ jobId: job.id, state: JobState[state], culprit: result.culprit?.hash }, 'job finished');
     this.schedule();
-  }
-
-  private representativeCrash(rt: JobRuntime, culprit: string | undefined): { title: string; logKey: string } | undefined {
-    const order = [culprit, rt.job.badHash];
-    for (const c of order) {
-      for (const v of rt.verdicts) {
-        if (c && v.commit !== c) continue;
-        const r = v.runs.find((x) => x.outcome === RunOutcome.RUN_OUTCOME_CRASH && x.matches);
-        if (r) return { title: r.title, logKey: r.logKey };
-      }
-    }
-    return undefined;
   }
 
   private async commitInfo(mirror: string, hash: string): Promise<CommitInfo> {
@@ -304,19 +440,25 @@ export class JobManager {
     });
   }
 
+  private async log(rt: JobRuntime, message: string): Promise<void> {
+    await this.deps.events.publish({ jobId: rt.job.id, kind: 'log', message, candidatesLeft: rt.engine?.status().candidatesLeft ?? rt.job.candidatesTotal });
+  }
+
   /** The job as clients see it: the stored record plus live counts (and, while running, suspects). */
   private snapshot(rt: JobRuntime): Job {
     const job = Job.fromPartial(rt.job);
-    const status = rt.engine.status();
-    job.candidatesLeft = status.candidatesLeft;
+    const status = rt.engine?.status();
+    if (status) job.candidatesLeft = status.candidatesLeft;
     job.probesDone = rt.verdicts.length;
     job.probesInFlight = rt.inFlight.size;
     if (this.running.has(job.id)) {
+      job.phase = rt.phase;
       job.updatedMs = Date.now();
       job.result = JobResult.fromPartial({
-        confidence: status.top[0]?.probability ?? 0,
-        suspects: status.top.slice(0, 5).map((t) => ({ hash: t.commit, probability: t.probability })),
+        confidence: status?.top[0]?.probability ?? 0,
+        suspects: (status?.top ?? []).slice(0, 5).map((t) => ({ hash: t.commit, probability: t.probability })),
         revisionsTested: new Set(rt.verdicts.map((v) => v.commit)).size,
+        releases: rt.walk?.summary() ?? [],
       });
     }
     return job;
@@ -357,29 +499,49 @@ export class JobManager {
           (rt) =>
             !exhausted.has(rt.job.id) &&
             (kinds.length === 0 || kinds.includes(rt.job.spec?.recipe?.kind ?? 'script')) &&
-            (!(rt.job.spec?.policy?.parallelismCap) || rt.inFlight.size < rt.job.spec.policy.parallelismCap),
+            (!rt.job.spec?.policy?.parallelismCap || rt.inFlight.size < rt.job.spec.policy.parallelismCap),
         );
-        const rt = pickJob(candidates.map((c) => ({ id: c.job.id, inFlight: c.inFlight.size, lastServedMs: c.lastServedMs, createdMs: c.job.createdMs })));
-        if (!rt) break;
-        const job = this.running.get(rt)!;
-        const commit = job.engine.propose([...job.inFlight.values()].map((p) => p.commit));
+        const id = pickJob(candidates.map((c) => ({ id: c.job.id, inFlight: c.inFlight.size, lastServedMs: c.lastServedMs, createdMs: c.job.createdMs })));
+        if (!id) break;
+        const rt = this.running.get(id)!;
+        const commit = this.nextCommit(rt);
         if (!commit) {
-          exhausted.add(rt);
+          exhausted.add(id);
           continue;
         }
-        this.assign(job, free.agent, free.slot, commit, now);
+        this.assign(rt, free.agent, free.slot, commit, now);
         break;
       }
     }
   }
 
+  /** What the job wants tested next, in its current phase. */
+  private nextCommit(rt: JobRuntime): string | undefined {
+    const inFlight = [...rt.inFlight.values()].map((p) => p.commit);
+    switch (rt.phase) {
+      case 'release-walk': {
+        // The bad commit first: it confirms the crash and tells how reliably it reproduces.
+        const badTested = rt.verdicts.some((v) => v.commit === rt.job.badHash);
+        if (!badTested && !inFlight.includes(rt.job.badHash)) return rt.job.badHash;
+        return rt.walk!.next(inFlight);
+      }
+      case 'verifying': {
+        const v = rt.verify!;
+        return [v.culprit, ...v.parents].find((c) => !inFlight.includes(c) && !this.verificationOf(rt, c));
+      }
+      default:
+        return rt.engine!.propose(inFlight);
+    }
+  }
+
   private assign(rt: JobRuntime, agent: AgentEntry, slot: number, commit: string, now: number): void {
     const spec = rt.job.spec!;
+    const tag = rt.phase === 'verifying' ? `v${rt.verifyRounds}` : PHASE_TAG[rt.phase];
     const probe = Probe.fromPartial({
-      id: `${rt.job.id}-${randomBytes(4).toString('hex')}`,
+      id: `${rt.job.id}-${tag}-${randomBytes(4).toString('hex')}`,
       jobId: rt.job.id,
       commit,
-      runs: spec.policy?.runsPerProbe ?? 1,
+      runs: rt.phase === 'verifying' ? this.verifyRuns(rt) : spec.policy?.runsPerProbe || 1,
       repo: spec.repo,
       recipe: spec.recipe,
       policy: spec.policy,
@@ -388,10 +550,7 @@ export class JobManager {
     agent.slots[slot] = { probe, status: undefined };
     rt.inFlight.set(probe.id, { probeId: probe.id, commit, agentId: agent.info.agentId, slot, startedMs: now });
     rt.lastServedMs = now;
-    const sent = this.deps.registry.send(
-      agent,
-      CoordinatorMessage.fromPartial({ msg: { $case: 'assign', value: { probe, slot, leaseDeadlineMs: now + this.deps.leaseMs } } }),
-    );
+    const sent = this.deps.registry.send(agent, CoordinatorMessage.fromPartial({ msg: { $case: 'assign', value: { probe, slot, leaseDeadlineMs: now + this.deps.leaseMs } } }));
     if (!sent) {
       agent.slots[slot] = { probe: undefined, status: undefined };
       rt.inFlight.delete(probe.id);
@@ -399,6 +558,13 @@ export class JobManager {
     }
     void this.persist(rt);
     void this.deps.events.publish({ jobId: rt.job.id, kind: 'probe-started', probeId: probe.id, commit, agentId: agent.info.agentId, message: `testing ${short(commit)} on agent ${agent.info.agentId} (slot ${slot})` });
+  }
+
+  private cancelProbe(rt: JobRuntime, p: InFlightRecord, reason: string): void {
+    rt.inFlight.delete(p.probeId);
+    const agent = this.deps.registry.get(p.agentId);
+    if (agent) this.deps.registry.send(agent, CoordinatorMessage.fromPartial({ msg: { $case: 'cancel', value: { probeId: p.probeId, reason } } }));
+    void this.deps.events.publish({ jobId: rt.job.id, kind: 'probe-cancelled', probeId: p.probeId, commit: p.commit, agentId: p.agentId, message: `cancelled ${short(p.commit)} on ${p.agentId}: ${reason}` });
   }
 
   // ---- agent-side events ----
@@ -425,8 +591,9 @@ export class JobManager {
     }
     // Probes the agent runs that no running job expects (job ended meanwhile): cancel them.
     for (const id of runningSet) {
-      const inSlot = agent.slots.some((s) => s.probe?.id === id);
-      if (!inSlot) this.deps.registry.send(agent, CoordinatorMessage.fromPartial({ msg: { $case: 'cancel', value: { probeId: id, reason: 'unknown probe' } } }));
+      if (!agent.slots.some((s) => s.probe?.id === id)) {
+        this.deps.registry.send(agent, CoordinatorMessage.fromPartial({ msg: { $case: 'cancel', value: { probeId: id, reason: 'unknown probe' } } }));
+      }
     }
     this.schedule();
   }
@@ -440,11 +607,10 @@ export class JobManager {
     this.deps.registry.releaseProbe(probeId);
     for (const rt of this.running.values()) {
       const p = rt.inFlight.get(probeId);
-      if (p) {
-        rt.inFlight.delete(probeId);
-        void this.persist(rt);
-        void this.deps.events.publish({ jobId: rt.job.id, kind: 'probe-cancelled', probeId, commit: p.commit, agentId: p.agentId, message: `${p.agentId} handed back ${short(p.commit)}: ${reason}` });
-      }
+      if (!p) continue;
+      rt.inFlight.delete(probeId);
+      void this.persist(rt);
+      void this.deps.events.publish({ jobId: rt.job.id, kind: 'probe-cancelled', probeId, commit: p.commit, agentId: p.agentId, message: `${p.agentId} handed back ${short(p.commit)}: ${reason}` });
     }
     this.schedule();
   }
@@ -465,23 +631,13 @@ export class JobManager {
         const agent = this.deps.registry.get(p.agentId);
         const lastSeen = Math.max(agent?.lastSeenMs ?? 0, rt.trackedSinceMs);
         if (now - lastSeen <= this.deps.leaseMs) continue;
-        rt.inFlight.delete(p.probeId);
-        if (agent) {
-          const slot = agent.slots[p.slot];
-          if (slot?.probe?.id === p.probeId) agent.slots[p.slot] = { probe: undefined, status: undefined };
-          this.deps.registry.send(agent, CoordinatorMessage.fromPartial({ msg: { $case: 'cancel', value: { probeId: p.probeId, reason: 'lease expired' } } }));
-        }
+        if (agent?.slots[p.slot]?.probe?.id === p.probeId) agent.slots[p.slot] = { probe: undefined, status: undefined };
+        this.cancelProbe(rt, p, 'lease expired');
         this.logger.warn({ jobId: rt.job.id, probeId: p.probeId, agentId: p.agentId }, 'lease expired; proposing the probe again');
-        void this.deps.events.publish({ jobId: rt.job.id, kind: 'probe-cancelled', probeId: p.probeId, commit: p.commit, agentId: p.agentId, message: `lease of ${p.agentId} on ${short(p.commit)} expired` });
         void this.persist(rt);
         changed = true;
       }
     }
     if (changed) this.schedule();
-  }
-
-  /** Jobs that can still use agents of a kind (for tests and status). */
-  activeJobIds(): string[] {
-    return [...this.running.keys()];
   }
 }

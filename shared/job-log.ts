@@ -15,12 +15,53 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
+/** Rounds a farm of k slots needs for n candidates (clean verdicts), and git bisect's steps. */
+export function estimate(n: number, k: number): { rounds: number; steps: number } {
+  const steps = n > 1 ? Math.ceil(Math.log2(n)) : 0;
+  const rounds = n > 1 ? Math.ceil(Math.log(n) / Math.log(Math.max(1, k) + 1)) : 0;
+  return { rounds, steps };
+}
+
 export function headerLines(job: Job): string[] {
   const mode = job.spec?.mode === Mode.MODE_FIX ? 'fix' : 'cause';
   const lines = [`bisecting ${mode} commit starting from ${short(job.badHash)}`];
   if (job.goodHashes.length) lines.push(`good: ${job.goodHashes.map(short).join(' ')}`);
-  lines.push(`${job.candidatesTotal} revisions left to test`);
+  else lines.push('no good commit given: testing release tags going back until one is clean');
+  if (job.candidatesTotal > 0) {
+    const k = Math.max(1, job.slotsAtStart);
+    const { rounds, steps } = estimate(job.candidatesTotal, k);
+    lines.push(`${job.candidatesTotal} revisions left to test; with ${k} agent slot${k > 1 ? 's' : ''} roughly ${rounds} rounds (${steps} steps one at a time)`);
+  }
   return lines;
+}
+
+/** What a probe was for, from its id (see coordinator/jobs.ts). */
+function purpose(probeId: string): 'release' | 'verify' | 'bisect' {
+  if (/-r-[0-9a-f]+$/.test(probeId)) return 'release';
+  if (/-v\d+-[0-9a-f]+$/.test(probeId)) return 'verify';
+  return 'bisect';
+}
+
+/**
+ * Verdicts in waves: probes that ran at the same time (each started before the first of the
+ * wave finished) are one "testing N commits at once" line.
+ */
+export function waves(verdicts: readonly Verdict[]): Verdict[][] {
+  const sorted = [...verdicts].sort((a, b) => Number(a.startedMs) - Number(b.startedMs));
+  const out: Verdict[][] = [];
+  let cur: Verdict[] = [];
+  let firstEnd = Infinity;
+  for (const v of sorted) {
+    if (cur.length && Number(v.startedMs) >= firstEnd) {
+      out.push(cur);
+      cur = [];
+      firstEnd = Infinity;
+    }
+    cur.push(v);
+    firstEnd = Math.min(firstEnd, Number(v.finishedMs) || Infinity);
+  }
+  if (cur.length) out.push(cur);
+  return out;
 }
 
 export function verdictLines(v: Verdict): string[] {
@@ -92,6 +133,11 @@ export function resultLines(job: Job): string[] {
     default:
       break;
   }
+  for (const v of r.verification) {
+    const what = v.skipped ? 'could not be tested' : `${v.crashes} of ${v.runs} runs crashed${v.crashTitle ? ` (${v.crashTitle})` : ''}`;
+    lines.push(`verification: ${v.role} ${short(v.commit)}: ${what}`);
+  }
+  if (r.recipients.length) lines.push(`recipients: ${r.recipients.join(', ')}`);
   if (r.crashTitle) lines.push(`crash: ${r.crashTitle}`);
   for (const f of r.flags) lines.push(`flag: ${f}`);
   return lines;
@@ -99,7 +145,14 @@ export function resultLines(job: Job): string[] {
 
 export function renderJobLog(job: Job, verdicts: readonly Verdict[]): string {
   const lines = headerLines(job);
-  for (const v of verdicts) lines.push(...verdictLines(v));
+  const tags = new Map((job.result?.releases ?? []).map((r) => [r.commit, r.tag]));
+  for (const wave of waves(verdicts)) {
+    const kinds = new Set(wave.map((v) => purpose(v.probeId)));
+    if (kinds.has('release')) lines.push(`testing release${wave.length > 1 ? 's' : ''} ${wave.map((v) => tags.get(v.commit) ?? short(v.commit)).join(' ')}`);
+    else if (kinds.has('verify')) lines.push(`verifying: ${wave.map((v) => short(v.commit)).join(' ')}`);
+    else if (wave.length > 1) lines.push(`testing ${wave.length} commits at once: ${wave.map((v) => short(v.commit)).join(' ')}`);
+    for (const v of wave) lines.push(...verdictLines(v));
+  }
   lines.push(...resultLines(job));
   return lines.join('\n') + '\n';
 }

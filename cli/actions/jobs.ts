@@ -27,6 +27,11 @@ export interface BisectInput {
   originalTitles?: string[];
   confidence?: number;
   title?: string;
+  /** Re-test the culprit and its parents before the job ends (default true). */
+  verify?: boolean;
+  verifyRuns?: number;
+  /** Without a good commit: the oldest release tag to try. */
+  oldestRelease?: string;
 }
 
 /** Turn command-line values into a checked job spec (fails before any network call). */
@@ -67,6 +72,9 @@ export function buildSpec(i: BisectInput, cwd = process.cwd()): JobSpec {
       crashRegex,
       originalTitles: i.originalTitles ?? [],
       confidenceTarget: i.confidence ?? 0,
+      skipVerification: i.verify === false,
+      verificationRuns: i.verifyRuns ?? 0,
+      oldestRelease: i.oldestRelease ?? '',
     },
   });
   try {

@@ -1,11 +1,13 @@
 /** `multisect bisect`, `jobs`, `job`, `watch`, `cancel`, `agents`, `logs`. */
 import type { Command } from 'commander';
+import { InvalidOptionError } from '../../shared/errors.js';
 import { parseIntFlag, parseNumberFlag } from '../../shared/options.js';
+import { mailReport } from '../mail.js';
 import { FINAL_STATES } from '../../shared/job-log.js';
-import { JobEvent } from '../../shared/proto.js';
-import { buildSpec, followJob, submitJob, withClient } from '../actions/jobs.js';
+import { buildSpec, submitJob, withClient } from '../actions/jobs.js';
+import { followMode, followOnScreen } from '../follow.js';
 import { env } from '../env.js';
-import { agentsTable, eventLine, exitCodeFor, jobsTable, jobText, jobToJson } from '../render.js';
+import { agentsTable, exitCodeFor, jobsTable, jobText, jobToJson } from '../render.js';
 import { collect, printResult, runCommand } from '../run.js';
 
 const coordinatorOption = (c: Command) => c.option('--coordinator <addr>', 'coordinator address (or MULTISECT_COORDINATOR)', env.coordinator());
@@ -17,7 +19,7 @@ export function registerJobs(program: Command): void {
       .description('Submit a bisection and follow it until it ends; prints the log and the result (exit 0 when a culprit was found)')
       .requiredOption('--repo <path|url>', 'repository to bisect')
       .requiredOption('--bad <ref>', 'a commit that shows the bug (for --mode fix: a commit where it is fixed)')
-      .option('--good <ref>', 'a commit without the bug (repeatable; for --mode fix: one that still has it)', collect, [])
+      .option('--good <ref>', 'a commit without the bug (repeatable; for --mode fix: one that still has it); without it, release tags are walked back', collect, [])
       .option('--build <cmd>', 'build command, run once per commit in the worktree (non-zero exit = skip)')
       .option('--test <cmd>', 'test command, run R times: 0 good, 125 skip, 1..127 bad, >=128 abort')
       .option('--runs <n>', 'test runs per commit')
@@ -29,6 +31,9 @@ export function registerJobs(program: Command): void {
       .option('--original-title <title>', 'title of the original crash (repeatable)', collect, [])
       .option('--confidence <p>', 'posterior mass the culprit must hold', '0.99')
       .option('--first-parent', 'follow only the first parent of merges')
+      .option('--no-verify', 'do not re-test the culprit and its parents before the job ends')
+      .option('--verify-runs <n>', 'runs per commit when verifying (default: twice --runs)')
+      .option('--oldest-release <tag>', 'without --good: the oldest release tag (vX.Y) to walk back to')
       .option('--no-wait', 'submit and print the job id without following it')
       .option('--json', 'print JSON')
       .addHelpText(
@@ -61,6 +66,9 @@ Example:
         crash: o.crash,
         originalTitles: o.originalTitle,
         confidence: parseNumberFlag('--confidence', o.confidence),
+        verify: Boolean(o.verify),
+        verifyRuns: o.verifyRuns ? parseIntFlag('--verify-runs', o.verifyRuns) : undefined,
+        oldestRelease: o.oldestRelease,
       });
       const job = await submitJob(o.coordinator, spec);
       if (!o.wait) {
@@ -68,9 +76,8 @@ Example:
         return 0;
       }
       if (!o.json) process.stderr.write(`job ${job.id}: ${job.candidatesTotal} candidates\n`);
-      const final = await followJob(o.coordinator, job.id, (ev) => {
-        if (!o.json && ev.kind !== 'probe-progress') process.stderr.write(`${eventLine(ev)}\n`);
-      });
+      // Progress goes to stderr (the live view on a terminal); the log and result to stdout.
+      const final = await followOnScreen(o.coordinator, job.id, o.json ? 'quiet' : followMode(process.stderr, false), process.stderr);
       const log = await withClient(o.coordinator, (c) => c.getLog(job.id));
       printResult(Boolean(o.json), { ...jobToJson(final), log: log.text }, () => `${log.text}\n${jobText(final)}`);
       return exitCodeFor(final);
@@ -86,22 +93,30 @@ Example:
       }),
     );
 
-  coordinatorOption(program.command('job').argument('<job>', 'job id').description("Show a job's state and result").option('--json', 'print JSON'))
-    .addHelpText('after', '\nExample:\n  multisect job j1a2b3c --json')
-    .action(async (jobId: string, o) =>
-      runCommand(Boolean(o.json), async () => {
+  coordinatorOption(
+    program
+      .command('job')
+      .argument('<job>', 'job id')
+      .description("Show a job's state and result")
+      .option('--format <format>', 'text, json, or mail (a report ready to send)', 'text')
+      .option('--json', 'print JSON (same as --format json)'),
+  )
+    .addHelpText('after', '\nExample:\n  multisect job j1a2b3c --json\n  multisect job j1a2b3c --format mail > report.eml')
+    .action(async (jobId: string, o) => {
+      const format = o.json ? 'json' : String(o.format);
+      return runCommand(format === 'json', async () => {
+        if (!['text', 'json', 'mail'].includes(format)) throw new InvalidOptionError('--format', `must be text, json or mail, got ${JSON.stringify(format)}`);
         const job = await withClient(o.coordinator, (c) => c.getJob(jobId));
-        printResult(Boolean(o.json), jobToJson(job), () => jobText(job));
-      }),
-    );
+        if (format === 'mail') process.stdout.write(mailReport(job));
+        else printResult(format === 'json', jobToJson(job), () => jobText(job));
+      });
+    });
 
   coordinatorOption(program.command('watch').argument('<job>', 'job id').description('Follow the events of a job until it ends').option('--json', 'one JSON event per line'))
     .addHelpText('after', '\nExample:\n  multisect watch j1a2b3c')
     .action(async (jobId: string, o) =>
       runCommand(Boolean(o.json), async () => {
-        const job = await followJob(o.coordinator, jobId, (ev) => {
-          process.stdout.write(o.json ? `${JSON.stringify(JobEvent.toJSON(ev))}\n` : `${eventLine(ev)}\n`);
-        });
+        const job = await followOnScreen(o.coordinator, jobId, followMode(process.stdout, Boolean(o.json)), process.stdout);
         return FINAL_STATES.has(job.state) ? exitCodeFor(job) : 1;
       }),
     );
