@@ -31,7 +31,7 @@ import {
   type Verdict,
 } from '../shared/proto.js';
 import type { AgentEntry, AgentRegistry } from './agent-registry.js';
-import { culpritFacts } from './culprit-facts.js';
+import { bisectionFlags, culpritFacts } from './culprit-facts.js';
 import { loadCandidateDag } from './dag-loader.js';
 import { Bisection, type CandidateDag, type Decision } from './engine/index.js';
 import type { EventPublisher } from './events.js';
@@ -357,11 +357,10 @@ export class JobManager {
     if (d.kind === 'culprit') {
       const culprit = await this.commitInfo(rt.mirror, d.commit);
       const facts = await culpritFacts(rt.mirror, culprit, rt.verdicts);
-      const flags = [...facts.flags];
-      if (d.confidence < target) flags.push(`confidence ${d.confidence.toFixed(3)} is below the target ${target}`);
-      const original = crashOf(rt.verdicts, rt.job.badHash)?.title;
-      const atCulprit = crashOf(rt.verdicts, d.commit)?.title;
-      if (original && atCulprit && atCulprit !== original) flags.push(`the crash at the culprit ("${atCulprit}") differs from the original ("${original}")`);
+      const flags = [
+        ...facts.flags,
+        ...bisectionFlags({ confidence: d.confidence, target, originalTitle: crashOf(rt.verdicts, rt.job.badHash)?.title, culpritTitle: crashOf(rt.verdicts, d.commit)?.title }),
+      ];
       const verification = rt.verify
         ? [rt.verify.culprit, ...rt.verify.parents].map((c) => {
             const v = this.verificationOf(rt, c);

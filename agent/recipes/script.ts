@@ -8,6 +8,9 @@
  * would say the same. A build that exits non-zero makes the commit a skip; a build command that
  * cannot be started aborts.
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { RunOutcome, RunResult, BuildFacts, type Command } from '../../shared/proto.js';
 import { runProcess, type ProcessResult } from '../process.js';
 import type { ProbeContext, Recipe, RecipeResult } from './types.js';
@@ -32,6 +35,22 @@ function describeFailure(what: string, argv: readonly string[], r: ProcessResult
   if (r.spawnError) return `${what} command ${JSON.stringify(argv[0])} cannot be started: ${r.spawnError.code ?? r.spawnError.message}`;
   if (r.signal) return `${what} command ${JSON.stringify(argv[0])} was killed by ${r.signal}`;
   return `${what} command ${JSON.stringify(argv[0])} exited with status ${r.code}`;
+}
+
+/**
+ * The sha256 of the build's artifact, when the job names one (recipe param `artifact`, a path in
+ * the worktree): "the culprit built the same binary as its parent" is then flagged.
+ */
+async function artifactHash(ctx: ProbeContext): Promise<string> {
+  const rel = ctx.probe.recipe?.params.artifact;
+  if (!rel) return '';
+  const path = resolve(ctx.worktree, rel);
+  if (!path.startsWith(ctx.worktree + '/')) return '';
+  try {
+    return createHash('sha256').update(await readFile(path)).digest('hex');
+  } catch {
+    return '';
+  }
 }
 
 export class ScriptRecipe implements Recipe {
@@ -88,6 +107,7 @@ export class ScriptRecipe implements Recipe {
     const facts = BuildFacts.fromPartial({ durationMs: r.durationMs, logKey, ok: r.code === 0, compiler: ctx.env.MULTISECT_COMPILER ?? '' });
     if (r.spawnError) return { facts, abort: `${describeFailure('build', cmd.argv, r)}; fix the build command and submit again` };
     if (r.code !== 0) facts.error = r.timedOut ? `build timed out after ${cmd.timeoutSeconds}s` : tail(r.output) || describeFailure('build', cmd.argv, r);
+    else facts.artifactHash = await artifactHash(ctx);
     return { facts };
   }
 }
