@@ -9,7 +9,7 @@ import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { CancelledError, InfraError } from '../shared/errors.js';
-import { CHANNEL_OPTIONS, insecureChannel } from '../shared/grpc.js';
+import { CHANNEL_OPTIONS, channelCredentials } from '../shared/grpc.js';
 import { connectNats, ensureStore, storeNamesFor, type Store } from '../shared/nats.js';
 import {
   AgentMessage,
@@ -101,20 +101,28 @@ export class Agent {
     this.loop = this.connectLoop();
   }
 
+  /**
+   * Dial the coordinators in turn (only the leader listens; standbys refuse connections), keep a
+   * Work stream with the one that answers, and start over with the next address when it ends.
+   */
   private async connectLoop(): Promise<void> {
     let backoff = 200;
+    let index = 0;
+    const addresses = this.options.coordinators;
     while (!this.stop.signal.aborted) {
       this.state = 'connecting';
-      const client = new AgentServiceClient(this.options.coordinator, insecureChannel(), CHANNEL_OPTIONS);
+      const address = addresses[index % addresses.length]!;
+      const client = new AgentServiceClient(address, channelCredentials(this.options.security), CHANNEL_OPTIONS);
       this.client = client;
       try {
         const reg = await this.register(client);
         await this.ensureNats(reg);
         void this.flushOutbox();
         backoff = 200;
-        await this.session(client);
+        await this.session(client, address);
       } catch (err) {
-        if (!this.stop.signal.aborted) this.logger.warn({ err: (err as Error).message, coordinator: this.options.coordinator }, 'not connected to the coordinator; retrying');
+        index += 1;
+        if (!this.stop.signal.aborted) this.logger.warn({ err: (err as Error).message, coordinator: address }, 'not connected to the coordinator; retrying');
       } finally {
         this.stream = undefined;
         client.close();
@@ -146,8 +154,11 @@ export class Agent {
   private async ensureNats(reg: RegisterResponse): Promise<void> {
     if (this.store) return;
     const servers = this.options.natsServers.length ? this.options.natsServers : reg.natsUrls;
-    this.nc = await connectNats({ servers, name: `multisect-agent-${this.options.id}`, logger: this.logger, attempts: 3 });
-    this.store = await ensureStore(this.nc, { names: storeNamesFor(reg.namespace) });
+    // TLS to NATS where the URLs ask for it (tls://); the certificate is also the NATS credential.
+    const tls = this.options.natsTls.kind === 'tls' && servers.some((u) => u.startsWith('tls://')) ? { tls: this.options.natsTls.files } : {};
+    this.nc = await connectNats({ servers, name: `multisect-agent-${this.options.id}`, logger: this.logger, attempts: 3, ...tls });
+    // Bind only: the coordinator created the streams, and an agent's NATS user may not.
+    this.store = await ensureStore(this.nc, { names: storeNamesFor(reg.namespace), bindOnly: true });
   }
 
   private async flushOutbox(): Promise<void> {
@@ -158,13 +169,13 @@ export class Agent {
   }
 
   /** One Work stream: resolves when it ends. */
-  private session(client: AgentServiceClient): Promise<void> {
+  private session(client: AgentServiceClient, address: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const stream = client.work();
       this.stream = stream;
       this.state = 'connected';
       stream.write(AgentMessage.fromPartial({ msg: { $case: 'hello', value: { agentId: this.options.id, runningProbeIds: [...this.running.keys()] } } }));
-      this.logger.info({ coordinator: this.options.coordinator, running: this.running.size }, 'connected to the coordinator');
+      this.logger.info({ coordinator: address, running: this.running.size }, 'connected to the coordinator');
       const beat = setInterval(() => this.send({ msg: { $case: 'heartbeat', value: { timeMs: Date.now(), freeSlots: this.options.slots - this.running.size } } }), 1000);
       const end = (err?: Error) => {
         clearInterval(beat);

@@ -4,12 +4,31 @@ import type { Logger } from 'pino';
 import { InvalidOptionError } from '../shared/errors.js';
 import { DEFAULT_COORDINATOR_ADDRESS } from '../shared/grpc.js';
 import { hostPort, natsUrl, positiveInt } from '../shared/options.js';
+import { TlsConfigError, type Security } from '../shared/tls.js';
 
 export interface AgentOptions {
   /** Agent id, unique in the farm. Default: the host name. */
   id: string;
-  /** Coordinator address. Default 127.0.0.1:7420. */
+  /**
+   * Coordinator address: the first of `coordinators`. Input may list several separated by
+   * commas. Default 127.0.0.1:7420.
+   */
   coordinator: string;
+  /**
+   * Every coordinator address (an active one and its standbys). The agent tries them in turn
+   * until one answers: only the leader listens. Default: [coordinator].
+   */
+  coordinators: string[];
+  /**
+   * gRPC transport: mutual TLS (the agent's certificate names its id, which must equal `id`) or
+   * explicit plaintext. Required.
+   */
+  security: Security;
+  /**
+   * TLS for NATS. Default: the gRPC TLS files when `security` is TLS (the coordinator advertises
+   * tls:// URLs in a TLS lab); none otherwise.
+   */
+  natsTls: Security;
   /** NATS servers; default: the ones the coordinator advertises at registration. */
   natsServers: string[];
   /** Probes run at once on this host. Default 1. */
@@ -29,7 +48,7 @@ export interface AgentOptions {
   logger: Logger;
 }
 
-export type AgentOptionsInput = Partial<AgentOptions> & Pick<AgentOptions, 'stateDir' | 'logger'>;
+export type AgentOptionsInput = Partial<AgentOptions> & Pick<AgentOptions, 'stateDir' | 'logger' | 'security'>;
 
 export function compileAgentOptions(input: AgentOptionsInput): AgentOptions {
   const id = input.id ?? hostname();
@@ -37,9 +56,18 @@ export function compileAgentOptions(input: AgentOptionsInput): AgentOptions {
   const cpuCount = positiveInt('cpus', input.cpus ?? cpus().length);
   if (!input.stateDir) throw new InvalidOptionError('stateDir', 'must not be empty');
   (input.natsServers ?? []).forEach((u) => natsUrl('nats', u));
+  if (!input.security) throw new TlsConfigError('the agent needs TLS files (--tls-ca, --tls-cert, --tls-key) or an explicit --insecure');
+  const coordinators = (input.coordinators?.length ? input.coordinators : (input.coordinator ?? DEFAULT_COORDINATOR_ADDRESS).split(','))
+    .map((a) => a.trim())
+    .filter(Boolean)
+    .map((a) => hostPort('coordinator', a));
+  if (coordinators.length === 0) throw new InvalidOptionError('coordinator', 'at least one address is needed');
   return {
     id,
-    coordinator: hostPort('coordinator', input.coordinator ?? DEFAULT_COORDINATOR_ADDRESS),
+    coordinator: coordinators[0]!,
+    coordinators,
+    security: input.security,
+    natsTls: input.natsTls ?? input.security,
     natsServers: input.natsServers ?? [],
     slots: positiveInt('slots', input.slots ?? 1, { max: 256 }),
     cpus: cpuCount,

@@ -2,9 +2,18 @@
 import { DEFAULT_COORDINATOR_ADDRESS } from '../shared/grpc.js';
 
 export const env = {
+  /** One address, or several separated by commas (an active coordinator and its standbys). */
   coordinator: (): string => process.env.MULTISECT_COORDINATOR || DEFAULT_COORDINATOR_ADDRESS,
   nats: (): string | undefined => process.env.MULTISECT_NATS || undefined,
   stateDir: (): string | undefined => process.env.MULTISECT_STATE_DIR || undefined,
   namespace: (): string => process.env.MULTISECT_NAMESPACE || '',
   logLevel: (): string => process.env.MULTISECT_LOG_LEVEL || 'info',
+  /** The lab's CA certificate (PEM). */
+  tlsCa: (): string | undefined => process.env.MULTISECT_TLS_CA || undefined,
+  /** This process's certificate (PEM). */
+  tlsCert: (): string | undefined => process.env.MULTISECT_TLS_CERT || undefined,
+  /** Its private key (PEM). */
+  tlsKey: (): string | undefined => process.env.MULTISECT_TLS_KEY || undefined,
+  /** MULTISECT_INSECURE=1: plaintext gRPC, on purpose. */
+  insecure: (): boolean => /^(1|true|yes)$/i.test(process.env.MULTISECT_INSECURE ?? ''),
 };

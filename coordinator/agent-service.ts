@@ -1,7 +1,14 @@
-/** AgentService: Register and the long-lived Work stream of every agent. */
+/**
+ * AgentService: Register and the long-lived Work stream of every agent.
+ *
+ * With mutual TLS (`requireIdentity`) the agent id is the one in the agent's certificate: a
+ * Register or Hello naming another id is refused with PERMISSION_DENIED, so a host holding one
+ * agent's key cannot take over another agent's assignments or leases. The role check (only
+ * certificates with OU=agent) is done by guardService (shared/grpc.ts) before this code runs.
+ */
 import type { Logger } from 'pino';
-import { InvalidOptionError, ProtocolError } from '../shared/errors.js';
-import { unary } from '../shared/grpc.js';
+import { InvalidOptionError, PermissionError, ProtocolError } from '../shared/errors.js';
+import { peerIdentity, RejectedMessage, unary } from '../shared/grpc.js';
 import { toGrpcStatus } from '../shared/grpc-errors.js';
 import {
   type AgentMessage,
@@ -20,7 +27,22 @@ export interface AgentServiceDeps {
   heartbeatIntervalMs: number;
   advertiseNats: string[];
   namespace: string;
+  /** Take the agent id from the peer certificate and refuse any other. */
+  requireIdentity: boolean;
   logger: Logger;
+}
+
+/** Request limits of the AgentService methods (messages are small; a Hello lists probe ids). */
+export const AGENT_MESSAGE_LIMITS: Record<string, number> = { register: 64 * 1024, work: 256 * 1024 };
+
+/** The agent id the peer's certificate grants, checked against the one it claims. */
+function checkClaim(deps: AgentServiceDeps, call: Parameters<typeof peerIdentity>[0], claimed: string): void {
+  if (!deps.requireIdentity) return;
+  const peer = peerIdentity(call);
+  if (!peer) throw new PermissionError('no client certificate');
+  if (peer.id !== claimed) {
+    throw new PermissionError(`the certificate is for agent ${JSON.stringify(peer.id)}, not ${JSON.stringify(claimed)}`);
+  }
 }
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -28,9 +50,10 @@ const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export function agentService(deps: AgentServiceDeps): AgentServiceServer {
   const logger = deps.logger.child({ component: 'agent-service' });
   return {
-    register: unary(logger, (req: RegisterRequest) => {
+    register: unary(logger, (req: RegisterRequest, call) => {
       if (!AGENT_ID.test(req.agentId)) throw new InvalidOptionError('agent_id', `${JSON.stringify(req.agentId)} is not a valid agent id (letters, digits, . _ -; at most 64)`);
       if (req.slots < 1 || req.slots > 256) throw new InvalidOptionError('slots', `must be 1..256, got ${req.slots}`);
+      checkClaim(deps, call, req.agentId);
       deps.registry.register(RegisterRequest.fromPartial(req), Date.now());
       logger.info({ agentId: req.agentId, host: req.host, slots: req.slots }, 'agent registered');
       return RegisterResponse.fromPartial({
@@ -47,12 +70,14 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
       const fail = (err: unknown) => {
         if (!call.cancelled && !call.writableEnded) call.emit('error', toGrpcStatus(err, logger));
       };
-      call.on('data', (msg: AgentMessage) => {
+      call.on('data', (msg: AgentMessage | RejectedMessage) => {
         try {
+          if (msg instanceof RejectedMessage) throw msg.toError();
           const m = msg.msg;
           if (!m) throw new ProtocolError('empty message on the Work stream');
           if (!agent) {
             if (m.$case !== 'hello') throw new ProtocolError('the first message on the Work stream must be a Hello');
+            checkClaim(deps, call, m.value.agentId);
             const entry = deps.registry.get(m.value.agentId);
             if (!entry) throw new ProtocolError(`agent ${m.value.agentId} has not registered`);
             if (entry.stream && entry.stream !== call) entry.stream.end();

@@ -2,16 +2,24 @@
  * The coordinator process: gRPC services for agents and operators, the verdict consumer, the
  * lease clock. It keeps no state that JetStream does not hold: kill it at any moment, start it
  * again, and every job goes on (`recover()` replays the verdicts).
+ *
+ * Several coordinators may run against one NATS cluster: they elect a leader through a KV bucket
+ * (leader.ts). `create()` resolves only once this one is the leader; until then it neither
+ * listens on gRPC (agents and operators given several addresses find the leader because it is
+ * the only one that answers) nor consumes verdicts nor writes job state. A leader that loses its
+ * lease closes itself at once and `lost` resolves: the process exits and its supervisor
+ * restarts it, as a standby.
  */
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
-import { bindServer, Server, SERVER_OPTIONS, shutdownServer } from '../shared/grpc.js';
+import { bindServer, guardService, Server, SERVER_OPTIONS, serverCredentials, shutdownServer } from '../shared/grpc.js';
 import { MirrorSet } from '../shared/mirror.js';
-import { connectNats, ensureStore, storeNamesFor, type Store } from '../shared/nats.js';
+import { connectNats, ensureStore, leaderBucketName, storeNamesFor, type Store } from '../shared/nats.js';
 import { AgentServiceService, OperatorServiceService } from '../shared/proto.js';
 import { AgentRegistry } from './agent-registry.js';
-import { agentService } from './agent-service.js';
+import { AGENT_MESSAGE_LIMITS, agentService } from './agent-service.js';
+import { LeaderLease } from './leader.js';
 import { EventPublisher } from './events.js';
 import { JobStore } from './job-store.js';
 import { JobManager } from './jobs.js';
@@ -24,6 +32,8 @@ export type CoordinatorState = 'running' | 'closing' | 'closed';
 export class Coordinator {
   private state: CoordinatorState = 'running';
   private closing: Promise<void> | undefined;
+  /** Resolves with the reason when this coordinator lost the leadership (and closed itself). */
+  readonly lost: Promise<string>;
 
   private constructor(
     readonly options: CoordinatorOptions,
@@ -36,16 +46,34 @@ export class Coordinator {
     private readonly leaseTimer: NodeJS.Timeout,
     private readonly abort: AbortController,
     private readonly logger: Logger,
-  ) {}
+    private readonly lease: LeaderLease,
+  ) {
+    this.lost = lease.lost.then(async (reason) => {
+      // Stop serving agents and consuming verdicts before a standby can take over. Closing
+      // drains NATS, which may be what failed: do not wait for it forever.
+      await Promise.race([this.close(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      return reason;
+    });
+  }
 
   static async create(input: CoordinatorOptionsInput): Promise<Coordinator> {
     const options = compileCoordinatorOptions(input);
     const logger = options.logger.child({ component: 'coordinator' });
     const abort = new AbortController();
-    const nc = await connectNats({ servers: options.natsServers, name: 'multisect-coordinator', logger });
+    const natsTls = options.natsTls.kind === 'tls' ? { tls: options.natsTls.files } : {};
+    const nc = await connectNats({ servers: options.natsServers, name: 'multisect-coordinator', logger, ...natsTls });
     let server: Server | undefined;
+    let lease: LeaderLease | undefined;
     try {
       const store: Store = await ensureStore(nc, { names: storeNamesFor(options.namespace), replicas: options.replicas });
+      const leaderKv = await nc.jetstream().views.kv(leaderBucketName(options.namespace), { history: 1, replicas: options.replicas });
+      lease = await LeaderLease.acquire({
+        kv: leaderKv,
+        id: options.instanceId,
+        address: options.listen,
+        ttlMs: options.leaderTtlMs,
+        logger: logger.child({ component: 'leader' }),
+      });
       const registry = new AgentRegistry();
       const jobs = new JobManager({
         store,
@@ -62,7 +90,8 @@ export class Coordinator {
       await consumer.start((v) => jobs.onVerdict(v));
 
       server = new Server(SERVER_OPTIONS);
-      server.addService(
+      const requireIdentity = options.security.kind === 'tls';
+      const agents = guardService(
         AgentServiceService,
         agentService({
           registry,
@@ -71,19 +100,24 @@ export class Coordinator {
           heartbeatIntervalMs: options.heartbeatIntervalMs,
           advertiseNats: options.advertiseNats,
           namespace: options.namespace,
+          requireIdentity,
           logger,
         }) as never,
+        { requireIdentity, roles: ['agent'], maxRequestBytes: AGENT_MESSAGE_LIMITS, logger },
       );
-      server.addService(OperatorServiceService, operatorService({ jobs, registry, store, logger }) as never);
-      const port = await bindServer(server, options.listen);
+      server.addService(agents.definition, agents.impl);
+      const operators = guardService(OperatorServiceService, operatorService({ jobs, registry, store, logger }) as never, { requireIdentity, roles: ['operator'], logger });
+      server.addService(operators.definition, operators.impl);
+      const port = await bindServer(server, options.listen, serverCredentials(options.security));
       const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
       const address = `${host}:${port}`;
       const leaseTimer = setInterval(() => jobs.checkLeases(Date.now()), Math.min(1000, Math.floor(options.leaseMs / 4)));
-      logger.info({ address, nats: options.natsServers, namespace: options.namespace }, 'coordinator serving');
-      return new Coordinator(options, address, jobs, registry, nc, server, consumer, leaseTimer, abort, logger);
+      logger.info({ address, nats: options.natsServers, namespace: options.namespace, tls: requireIdentity, instance: options.instanceId, term: lease.record.term }, 'coordinator serving');
+      return new Coordinator(options, address, jobs, registry, nc, server, consumer, leaseTimer, abort, logger, lease);
     } catch (err) {
       abort.abort();
       if (server) server.forceShutdown();
+      await lease?.release();
       await nc.close().catch(() => undefined);
       throw err;
     }
@@ -102,6 +136,7 @@ export class Coordinator {
         this.abort.abort();
         await shutdownServer(this.server, 1000);
         await this.consumer.stop();
+        await this.lease.release();
         await this.nc.drain().catch(() => this.nc.close());
         this.state = 'closed';
         this.logger.info('coordinator closed');

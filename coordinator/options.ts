@@ -1,8 +1,10 @@
 /** Coordinator options, their defaults, and the one function that fills and validates them. */
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../shared/errors.js';
 import { hostPort, natsUrl, positiveInt } from '../shared/options.js';
 import { DEFAULT_COORDINATOR_ADDRESS } from '../shared/grpc.js';
+import { TlsConfigError, type Security } from '../shared/tls.js';
 
 export interface CoordinatorOptions {
   /** Where gRPC listens. Default 127.0.0.1:7420 (port 0 = any free port). */
@@ -23,10 +25,32 @@ export interface CoordinatorOptions {
   consumerName: string;
   /** JetStream replicas for the streams and buckets. Default 1. */
   replicas: number;
+  /**
+   * gRPC transport: mutual TLS with the lab's CA (agents and operators must present a
+   * certificate it signed; the agent id is read from it), or explicit plaintext. Required: there
+   * is no default, so a coordinator is never open by accident.
+   */
+  security: Security;
+  /**
+   * TLS files for the NATS connection (the lab CA and this coordinator's certificate, which also
+   * names its NATS user). Default: the gRPC TLS files when `security` is TLS and a NATS URL uses
+   * tls://; none otherwise.
+   */
+  natsTls: Security;
+  /**
+   * This instance's id in leader election; a restart with the same id takes its lease back at
+   * once. Default `<host name>/<listen>`.
+   */
+  instanceId: string;
+  /**
+   * Leader lease time to live. A standby takes over this long after the leader's last renewal
+   * (plus its recovery). Default 10 s.
+   */
+  leaderTtlMs: number;
   logger: Logger;
 }
 
-export type CoordinatorOptionsInput = Partial<CoordinatorOptions> & Pick<CoordinatorOptions, 'natsServers' | 'stateDir' | 'logger'>;
+export type CoordinatorOptionsInput = Partial<CoordinatorOptions> & Pick<CoordinatorOptions, 'natsServers' | 'stateDir' | 'logger' | 'security'>;
 
 export function compileCoordinatorOptions(input: CoordinatorOptionsInput): CoordinatorOptions {
   const listen = hostPort('listen', input.listen ?? DEFAULT_COORDINATOR_ADDRESS);
@@ -38,7 +62,18 @@ export function compileCoordinatorOptions(input: CoordinatorOptionsInput): Coord
   if (heartbeatIntervalMs >= leaseMs) throw new InvalidOptionError('heartbeatIntervalMs', `must be shorter than the lease (${leaseMs} ms)`);
   const namespace = input.namespace ?? '';
   if (!/^[A-Za-z0-9_-]*$/.test(namespace)) throw new InvalidOptionError('namespace', 'may hold only letters, digits, _ and -');
+  if (!input.security) throw new TlsConfigError('the coordinator needs TLS files (--tls-ca, --tls-cert, --tls-key) or an explicit --insecure');
+  const security = input.security;
+  const wantsNatsTls = input.natsServers.some((u) => u.startsWith('tls://'));
+  const natsTls: Security = input.natsTls ?? (security.kind === 'tls' && wantsNatsTls ? security : { kind: 'insecure' });
+  if (wantsNatsTls && natsTls.kind !== 'tls') throw new InvalidOptionError('nats', 'a tls:// NATS URL needs TLS files (--tls-ca, --tls-cert, --tls-key)');
+  const instanceId = input.instanceId ?? `${hostname()}/${listen}`;
+  if (!/^[^\s]{1,200}$/.test(instanceId)) throw new InvalidOptionError('instanceId', 'must be 1..200 characters without spaces');
   return {
+    security,
+    natsTls,
+    instanceId,
+    leaderTtlMs: positiveInt('leaderTtlMs', input.leaderTtlMs ?? 10_000, { min: 1000 }),
     listen,
     natsServers: input.natsServers,
     advertiseNats: input.advertiseNats && input.advertiseNats.length > 0 ? input.advertiseNats : input.natsServers,

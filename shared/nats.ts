@@ -1,6 +1,8 @@
 /**
- * NATS wiring: connect with bounded retries and a clear error naming the URL, and `ensureStore`
- * that creates the JetStream assets multisect keeps its state in, idempotently.
+ * NATS wiring: connect with bounded retries and a clear error naming the URL (optionally with
+ * TLS and credentials), and `ensureStore` that creates the JetStream assets multisect keeps its
+ * state in, idempotently — or, with `bindOnly`, only binds to them, so that agents and
+ * operators need no right to create or change streams (see deploy/nats/ for the permissions).
  *
  * Names are parameters (with the production defaults) so every test can get its own stream,
  * subjects and buckets on one server.
@@ -18,6 +20,7 @@ import {
 } from 'nats';
 import type { Logger } from 'pino';
 import { NatsUnavailableError } from './errors.js';
+import type { TlsFiles } from './tls.js';
 
 export interface NatsConnectOptions {
   /** One or more server URLs (a cluster). */
@@ -30,6 +33,15 @@ export interface NatsConnectOptions {
   retryDelayMs?: number;
   /** Reconnect forever once connected (true) — what long-running processes want. Default true. */
   reconnectForever?: boolean;
+  /**
+   * Client TLS (the lab's CA and this process's certificate). With a server configured with
+   * `verify_and_map`, the certificate is also the credential: it names the NATS user and so the
+   * role's permissions. Default: none (plaintext), unless a URL uses tls://, which needs it.
+   */
+  tls?: TlsFiles;
+  /** User and password, for servers that use them instead of certificate mapping. Default none. */
+  user?: string;
+  pass?: string;
   logger?: Logger;
 }
 
@@ -46,6 +58,8 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
         reconnectTimeWait: 500,
         timeout: 2000,
         waitOnFirstConnect: false,
+        ...(options.tls ? { tls: { caFile: options.tls.ca, certFile: options.tls.cert, keyFile: options.tls.key } } : {}),
+        ...(options.user ? { user: options.user, pass: options.pass ?? '' } : {}),
       });
       if (options.logger) watchStatus(nc, options.logger);
       return nc;
@@ -116,6 +130,11 @@ export interface StoreOptions {
   replicas?: number;
   /** How long JetStream remembers message ids to drop duplicates. Default 10 minutes. */
   duplicateWindowMs?: number;
+  /**
+   * Bind to existing assets only: never create or update a stream or bucket (agents and
+   * operators, whose NATS users have no such right). Default false.
+   */
+  bindOnly?: boolean;
 }
 
 export interface Store {
@@ -136,6 +155,7 @@ export async function ensureStore(nc: NatsConnection, options: StoreOptions = {}
   const names = { ...DEFAULT_STORE_NAMES, ...options.names };
   const replicas = options.replicas ?? 1;
   const jsm = await nc.jetstreamManager();
+  if (options.bindOnly) return bindStore(nc, jsm, names);
   await ensureStream(jsm, {
     name: names.verdictStream,
     subjects: [`${names.verdictSubject}.>`],
@@ -167,6 +187,32 @@ export async function ensureStore(nc: NatsConnection, options: StoreOptions = {}
     verdictSubject: (jobId) => `${names.verdictSubject}.${jobId}`,
     eventSubject: (jobId) => `${names.eventSubject}.${jobId}`,
   };
+}
+
+/**
+ * Bind to the assets the coordinator created. The KV bucket is bound without any API call; the
+ * object store looks its stream up (STREAM.INFO) and, lacking the right to create it, fails at
+ * the first use if it does not exist.
+ */
+async function bindStore(nc: NatsConnection, jsm: JetStreamManager, names: StoreNames): Promise<Store> {
+  const js = nc.jetstream();
+  const jobs = await js.views.kv(names.jobsBucket, { bindOnly: true });
+  const logs = await js.views.os(names.logsBucket);
+  return {
+    nc,
+    js,
+    jsm,
+    names,
+    jobs,
+    logs,
+    verdictSubject: (jobId) => `${names.verdictSubject}.${jobId}`,
+    eventSubject: (jobId) => `${names.eventSubject}.${jobId}`,
+  };
+}
+
+/** The KV bucket coordinators elect their leader in (coordinator/leader.ts). */
+export function leaderBucketName(namespace: string): string {
+  return namespace ? `${namespace.replace(/[^A-Za-z0-9_-]/g, '_')}_coordinators` : 'coordinators';
 }
 
 type StreamConfigIn = Parameters<JetStreamManager['streams']['add']>[0];

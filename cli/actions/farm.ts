@@ -9,6 +9,7 @@ import { Coordinator } from '../../coordinator/coordinator.js';
 import { CoordinatorUnavailableError } from '../../shared/errors.js';
 import { DEFAULT_COORDINATOR_ADDRESS } from '../../shared/grpc.js';
 import { positiveInt } from '../../shared/options.js';
+import { ownIdentity, type Security } from '../../shared/tls.js';
 import { OperatorClient } from '../client.js';
 import { extraRecipes } from './recipes.js';
 import { selfCommand, spawnManaged, startLocalNats, type ManagedProcess } from '../local-processes.js';
@@ -24,11 +25,29 @@ export interface CoordinatorActionOptions {
   stateDir: string;
   leaseMs?: number;
   namespace?: string;
+  security: Security;
+  /** NATS URLs told to agents (default: `nats`). */
+  advertiseNats?: string[];
+  replicas?: number;
+  instanceId?: string;
+  leaderTtlMs?: number;
   logger: Logger;
 }
 
 export function startCoordinator(o: CoordinatorActionOptions): Promise<Coordinator> {
-  return Coordinator.create({ listen: o.listen, natsServers: o.nats, stateDir: resolve(o.stateDir), leaseMs: o.leaseMs, namespace: o.namespace, logger: o.logger });
+  return Coordinator.create({
+    listen: o.listen,
+    natsServers: o.nats,
+    advertiseNats: o.advertiseNats,
+    stateDir: resolve(o.stateDir),
+    leaseMs: o.leaseMs,
+    namespace: o.namespace,
+    security: o.security,
+    replicas: o.replicas,
+    instanceId: o.instanceId,
+    leaderTtlMs: o.leaderTtlMs,
+    logger: o.logger,
+  });
 }
 
 export interface AgentActionOptions {
@@ -40,12 +59,30 @@ export interface AgentActionOptions {
   cpus?: number;
   vmCapacity?: number;
   drainMs?: number;
+  security: Security;
   logger: Logger;
+}
+
+/** The agent id to use: --id, else (with TLS) the CN of the agent's certificate, else the host name. */
+export function agentIdFor(id: string | undefined, security: Security): string | undefined {
+  if (id || security.kind !== 'tls') return id;
+  return ownIdentity(security.files.cert)?.id;
 }
 
 export async function startAgent(o: AgentActionOptions): Promise<Agent> {
   const agent = await Agent.create(
-    { id: o.id, coordinator: o.coordinator, natsServers: o.nats, slots: o.slots, stateDir: resolve(o.stateDir), cpus: o.cpus, vmCapacity: o.vmCapacity, drainMs: o.drainMs, logger: o.logger },
+    {
+      id: agentIdFor(o.id, o.security),
+      coordinator: o.coordinator,
+      natsServers: o.nats,
+      slots: o.slots,
+      stateDir: resolve(o.stateDir),
+      cpus: o.cpus,
+      vmCapacity: o.vmCapacity,
+      drainMs: o.drainMs,
+      security: o.security,
+      logger: o.logger,
+    },
     extraRecipes(),
   );
   agent.start();
@@ -96,13 +133,14 @@ export async function startLocalFarm(o: UpOptions): Promise<LocalFarm> {
     }
     const ns = o.namespace ? ['--namespace', o.namespace] : [];
     const lease = o.leaseMs ? ['--lease', String(o.leaseMs / 1000)] : [];
-    const c = selfCommand(['coordinator', '--listen', o.listen, '--nats', nats, '--state-dir', join(stateDir, 'coordinator'), ...ns, ...lease]);
+    // Plaintext on purpose: every process of a local farm is on this machine's loopback.
+    const c = selfCommand(['coordinator', '--insecure', '--listen', o.listen, '--nats', nats, '--state-dir', join(stateDir, 'coordinator'), ...ns, ...lease]);
     const coord = spawnManaged('coordinator', c.program, c.args, logDir);
     processes.push(coord);
     const client = await waitForCoordinator(o.listen, coord);
     say(`coordinator on ${o.listen} (log ${coord.logFile})`);
     for (let i = 1; i <= o.agents; i++) {
-      const a = selfCommand(['agent', '--id', `agent-${i}`, '--coordinator', o.listen, '--slots', String(o.slots), '--state-dir', join(stateDir, 'agents', `agent-${i}`)]);
+      const a = selfCommand(['agent', '--insecure', '--id', `agent-${i}`, '--coordinator', o.listen, '--slots', String(o.slots), '--state-dir', join(stateDir, 'agents', `agent-${i}`)]);
       processes.push(spawnManaged(`agent-${i}`, a.program, a.args, logDir));
     }
     const deadline = Date.now() + 30_000;
@@ -128,7 +166,7 @@ async function waitForCoordinator(address: string, proc: ManagedProcess): Promis
       throw new CoordinatorUnavailableError(address, `the coordinator exited at start (status ${proc.child.exitCode}); see ${proc.logFile}`);
     }
     try {
-      return await OperatorClient.connect(address, 500);
+      return await OperatorClient.connect(address, 500, { kind: 'insecure' });
     } catch (err) {
       if (Date.now() > deadline) throw err;
     }

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../../shared/logger.js';
 import { parseIntFlag, parseNumberFlag } from '../../shared/options.js';
-import { defaultStateDir, startAgent, startCoordinator, startLocalFarm } from '../actions/farm.js';
+import { agentIdFor, defaultStateDir, startAgent, startCoordinator, startLocalFarm } from '../actions/farm.js';
+import { securityFrom, withTlsOptions, type TlsFlags } from '../client.js';
 import { env } from '../env.js';
 import { collect, runCommand } from '../run.js';
 
@@ -23,51 +24,84 @@ function untilSignal(close: () => Promise<void>): Promise<void> {
 }
 
 export function registerFarm(program: Command): void {
-  program
-    .command('coordinator')
-    .description('Run the coordinator: gRPC for agents and operators, state in NATS JetStream')
-    .option('--listen <addr>', 'gRPC address to listen on', env.coordinator())
-    .option('--nats <url>', 'NATS server URL (repeat for a cluster)', collect, [])
-    .option('--state-dir <dir>', 'where the git mirrors live')
-    .option('--lease <seconds>', 'lease of an assignment without heartbeat', '30')
-    .option('--namespace <ns>', 'prefix of the JetStream names (for sharing one NATS)', env.namespace())
-    .option('--log-level <level>', 'log level', env.logLevel())
-    .addHelpText('after', '\nExample:\n  multisect coordinator --listen 0.0.0.0:7420 --nats nats://n1:4222 --nats nats://n2:4222 --state-dir /var/lib/multisect')
+  withTlsOptions(
+    program
+      .command('coordinator')
+      .description('Run the coordinator: gRPC for agents and operators, state in NATS JetStream (needs --tls-* files or --insecure)')
+      .option('--listen <addr>', 'gRPC address to listen on', env.coordinator())
+      .option('--nats <url>', 'NATS server URL (repeat for a cluster; tls:// uses the --tls-* files)', collect, [])
+      .option('--advertise-nats <url>', 'NATS URL agents are told to use (repeatable; default: --nats)', collect, [])
+      .option('--state-dir <dir>', 'where the git mirrors live')
+      .option('--lease <seconds>', 'lease of an assignment without heartbeat', '30')
+      .option('--namespace <ns>', 'prefix of the JetStream names (for sharing one NATS)', env.namespace())
+      .option('--replicas <n>', 'JetStream replicas of the streams and buckets it creates (3 on a 3-server cluster)', '1')
+      .option('--instance-id <id>', 'id in leader election (default: host name/listen address)')
+      .option('--leader-ttl <seconds>', 'leader lease; a standby takes over this long after the leader stops renewing', '10')
+      .option('--log-level <level>', 'log level', env.logLevel()),
+  )
+    .addHelpText(
+      'after',
+      '\nExample:\n  multisect coordinator --listen 0.0.0.0:7420 --nats tls://n1:4222 --nats tls://n2:4222 --nats tls://n3:4222 --replicas 3 \\\n    --tls-ca /etc/multisect/tls/ca.crt --tls-cert /etc/multisect/tls/coordinator.crt --tls-key /etc/multisect/tls/coordinator.key --state-dir /var/lib/multisect\n  Run a second one on another host with the same flags: it stands by and takes over when the first stops.',
+    )
     .action(async (o) =>
       runCommand(false, async () => {
+        const security = securityFrom('the coordinator', o as TlsFlags);
         const nats = o.nats.length ? o.nats : [env.nats() ?? 'nats://127.0.0.1:4222'];
         const logger = createLogger({ level: o.logLevel, base: { role: 'coordinator' } });
         const coordinator = await startCoordinator({
           listen: o.listen,
           nats,
+          advertiseNats: o.advertiseNats,
           stateDir: o.stateDir ?? join(env.stateDir() ?? defaultStateDir(), 'coordinator'),
           leaseMs: parseNumberFlag('--lease', o.lease) * 1000,
           namespace: o.namespace,
+          replicas: parseIntFlag('--replicas', o.replicas),
+          instanceId: o.instanceId,
+          leaderTtlMs: parseNumberFlag('--leader-ttl', o.leaderTtl) * 1000,
+          security,
           logger,
         });
         process.stderr.write(`coordinator serving on ${coordinator.address}\n`);
-        await untilSignal(() => coordinator.close());
+        let lostReason: string | undefined;
+        await Promise.race([
+          untilSignal(() => coordinator.close()),
+          coordinator.lost.then((reason) => {
+            lostReason = reason;
+          }),
+        ]);
+        if (lostReason !== undefined) {
+          // Exit so the supervisor (systemd Restart=always) starts it again, as a standby.
+          process.stderr.write(`leadership lost (${lostReason}); exiting\n`);
+          process.exit(75);
+        }
       }),
     );
 
-  program
-    .command('agent')
+  withTlsOptions(
+    program
+      .command('agent')
     .description('Run an agent: build and test the commits the coordinator assigns')
-    .option('--coordinator <addr>', 'coordinator address', env.coordinator())
-    .option('--id <id>', 'agent id (default: host name)')
-    .option('--slots <n>', 'probes at once', '1')
-    .option('--cpus <n>', 'CPUs for builds (default: all)')
-    .option('--vms <n>', 'VMs at once (default: CPUs / 2)')
-    .option('--nats <url>', 'NATS URL (default: what the coordinator advertises)', collect, [])
-    .option('--state-dir <dir>', 'mirrors, worktrees, build directories, verdict outbox')
+      .option('--coordinator <addrs>', 'coordinator address; several separated by commas (active and standbys)', env.coordinator())
+      .option('--id <id>', 'agent id (default: the CN of --tls-cert, else the host name)')
+      .option('--slots <n>', 'probes at once', '1')
+      .option('--cpus <n>', 'CPUs for builds (default: all)')
+      .option('--vms <n>', 'VMs at once (default: CPUs / 2)')
+      .option('--nats <url>', 'NATS URL (default: what the coordinator advertises)', collect, [])
+      .option('--state-dir <dir>', 'mirrors, worktrees, build directories, verdict outbox')
     .option('--drain <seconds>', 'on SIGTERM, wait this long for running probes before handing them back', '10')
-    .option('--log-level <level>', 'log level', env.logLevel())
-    .addHelpText('after', '\nExample:\n  multisect agent --coordinator coord.lab:7420 --slots 4 --state-dir /var/lib/multisect-agent')
+    .option('--log-level <level>', 'log level', env.logLevel()),
+  )
+    .addHelpText(
+      'after',
+      '\nExample:\n  multisect agent --coordinator coord1.lab:7420,coord2.lab:7420 --slots 4 --state-dir /var/lib/multisect-agent \\\n    --tls-ca /etc/multisect/tls/ca.crt --tls-cert /etc/multisect/tls/agent.crt --tls-key /etc/multisect/tls/agent.key\n  With TLS the id defaults to the CN of the certificate; the coordinator refuses any other.',
+    )
     .action(async (o) =>
       runCommand(false, async () => {
+        const security = securityFrom('the agent', o as TlsFlags);
         const logger = createLogger({ level: o.logLevel, base: { role: 'agent' } });
-        const id: string | undefined = o.id;
+        const id: string | undefined = agentIdFor(o.id, security);
         const agent = await startAgent({
+          security,
           id,
           coordinator: o.coordinator,
           nats: o.nats,

@@ -85,53 +85,110 @@ export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cw
 
 export interface TestFarm {
   nats: NatsServerHandle;
+  /** Every NATS URL the coordinators use (one, or a cluster's three). */
+  natsUrls: string[];
+  /** What to pass as --coordinator: one address, or all of them separated by commas. */
   address: string;
+  /** Each coordinator's own address (index 0 is the one started first). */
+  addresses: string[];
   namespace: string;
   stateDir: string;
+  /** The coordinator started last by startCoordinator() (index 0). */
   coordinator: Proc;
+  /** Coordinator processes by index. */
+  coordinators: Proc[];
   agents: Map<string, Proc>;
+  /** (Re)start coordinator 0 and wait until it serves. */
   startCoordinator(): Promise<Proc>;
+  /** (Re)start coordinator `index`; wait until it serves, or only until it stands by. */
+  startCoordinatorAt(index: number, waitFor?: 'serving' | 'standby'): Promise<Proc>;
   startAgent(id: string, slots?: number): Proc;
   dispose(): Promise<void>;
 }
 
-export async function startTestFarm(options: { agents: number; slots?: number; leaseSeconds?: number }): Promise<TestFarm> {
-  const nats = await startNatsServer();
+export interface TestFarmOptions {
+  agents: number;
+  slots?: number;
+  leaseSeconds?: number;
+  /** Coordinators: the first serves, the others stand by. Default 1. */
+  coordinators?: number;
+  /** Leader lease of the coordinators in seconds. Default: the coordinator's default. */
+  leaderTtlSeconds?: number;
+  /** Use these NATS servers (a cluster) instead of starting one; `nats` is the handle kept in `farm.nats`. */
+  external?: { nats: NatsServerHandle; urls: string[]; replicas?: number };
+}
+
+export async function startTestFarm(options: TestFarmOptions): Promise<TestFarm> {
+  const nats = options.external?.nats ?? (await startNatsServer());
+  const natsUrls = options.external?.urls ?? [nats.url];
   const stateDir = await mkdtemp(join(tmpdir(), 'multisect-farm-'));
-  const address = `127.0.0.1:${await freePort()}`;
+  const count = options.coordinators ?? 1;
+  const addresses: string[] = [];
+  for (let i = 0; i < count; i++) addresses.push(`127.0.0.1:${await freePort()}`);
+  const address = addresses.join(',');
   const namespace = uniqueName('e2e');
   const lease = String(options.leaseSeconds ?? 4);
+  const extra = [
+    ...(options.leaderTtlSeconds ? ['--leader-ttl', String(options.leaderTtlSeconds)] : []),
+    ...(options.external?.replicas ? ['--replicas', String(options.external.replicas)] : []),
+  ];
   const farm: TestFarm = {
     nats,
+    natsUrls,
     address,
+    addresses,
     namespace,
     stateDir,
     coordinator: undefined as unknown as Proc,
+    coordinators: [],
     agents: new Map(),
-    async startCoordinator() {
-      const p = startProc(['coordinator', '--listen', address, '--nats', nats.url, '--state-dir', join(stateDir, 'coordinator'), '--namespace', namespace, '--lease', lease]);
-      farm.coordinator = p;
+    startCoordinator() {
+      return farm.startCoordinatorAt(0);
+    },
+    async startCoordinatorAt(index: number, waitFor: 'serving' | 'standby' = 'serving') {
+      const listen = addresses[index]!;
+      // The test farm runs on loopback: plaintext, explicitly.
+      const p = startProc([
+        'coordinator',
+        '--insecure',
+        '--listen',
+        listen,
+        ...natsUrls.flatMap((u) => ['--nats', u]),
+        '--state-dir',
+        join(stateDir, `coordinator-${index}`),
+        '--namespace',
+        namespace,
+        '--lease',
+        lease,
+        '--instance-id',
+        `coordinator-${index}`,
+        ...extra,
+      ]);
+      farm.coordinators[index] = p;
+      if (index === 0) farm.coordinator = p;
+      const ready = waitFor === 'serving' ? /coordinator serving/ : /coordinator standing by|coordinator serving/;
       const deadline = Date.now() + 30_000;
-      while (!/coordinator serving/.test(p.output())) {
+      while (!ready.test(p.output())) {
         if (p.child.exitCode !== null || Date.now() > deadline) throw new Error(`coordinator did not start:\n${p.output()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
       return p;
     },
     startAgent(id: string, slots = options.slots ?? 1) {
-      const p = startProc(['agent', '--id', id, '--coordinator', address, '--slots', String(slots), '--state-dir', join(stateDir, 'agents', id), '--drain', '0']);
+      const p = startProc(['agent', '--insecure', '--id', id, '--coordinator', address, '--slots', String(slots), '--state-dir', join(stateDir, 'agents', id), '--drain', '0']);
       farm.agents.set(id, p);
       return p;
     },
     async dispose() {
       await Promise.all([...farm.agents.values()].map((a) => a.kill('SIGKILL')));
-      if (farm.coordinator) await farm.coordinator.kill('SIGKILL');
-      await nats.dispose();
+      await Promise.all(farm.coordinators.filter(Boolean).map((c) => c.kill('SIGKILL')));
+      if (!options.external) await nats.dispose();
       await rm(stateDir, { recursive: true, force: true });
     },
   };
   try {
     await farm.startCoordinator();
+    for (let i = 1; i < count; i++) await farm.startCoordinatorAt(i, 'standby');
     for (let i = 1; i <= options.agents; i++) farm.startAgent(`agent-${i}`);
   } catch (err) {
     await farm.dispose();
