@@ -1,7 +1,7 @@
 /**
  * Test commands for end-to-end bisections: a shell script that takes a while, records how many
  * probes run at once (files in a marks directory), and crashes when the planted `BUG` file is
- * in the worktree.
+ * in the worktree (or when the `crashIf` shell condition holds).
  */
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ export interface TestScript {
   maxConcurrency(): Promise<number>;
 }
 
-export async function makeTestScript(options: { sleepSeconds?: number; title?: string } = {}): Promise<TestScript> {
+export async function makeTestScript(options: { sleepSeconds?: number; title?: string; crashIf?: string } = {}): Promise<TestScript> {
   const dir = await mkdtemp(join(tmpdir(), 'multisect-script-'));
   const marks = join(dir, 'marks');
   const script = join(dir, 'test.sh');
@@ -32,7 +32,7 @@ echo $n >> "$marks/counts"
 sleep ${options.sleepSeconds ?? 0.3}
 rm -f "$marks/running/$MULTISECT_PROBE"
 echo "$MULTISECT_COMMIT" >> "$marks/tested"
-if [ -e BUG ]; then
+if ${options.crashIf ?? '[ -e BUG ]'}; then
   echo "CRASH: ${options.title ?? 'general protection fault in fast_path'}"
   exit 1
 fi
