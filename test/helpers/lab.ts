@@ -4,6 +4,7 @@
  * lab histories, check out commits, and a fake ProbeContext for the kernel recipe.
  */
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -111,6 +112,49 @@ export async function fakeContext(o: { commit: string; worktree: string; buildDi
     logs,
     abort,
   };
+}
+
+/**
+ * Kill (SIGKILL, by pid) the processes whose command line names a path under `dir`: the qemu VMs
+ * and build steps of a test farm's agents. An agent killed with SIGKILL (a test's clean-up, or the
+ * test process dying) cannot kill its VMs itself; the farm's state directory is unique to the test,
+ * so this touches nothing else. Synchronous, so that it can run in a process 'exit' handler.
+ * Returns the pids it killed.
+ */
+export function reapProcessesUnder(dir: string): number[] {
+  const killed: number[] = [];
+  if (!dir.startsWith('/tmp/') && !dir.startsWith(tmpdir())) return killed; // only test directories
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return killed; // no /proc
+  }
+  for (const p of pids) {
+    const pid = Number(p);
+    if (pid === process.pid) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!cmdline.split('\0').some((arg) => arg.includes(`${dir}/`))) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      /* already gone */
+    }
+  }
+  return killed;
+}
+
+/** Reap the processes under `dir` when this process exits, too (a failing or interrupted test). */
+export function reapOnExit(dir: string): () => void {
+  const reap = () => void reapProcessesUnder(dir);
+  process.once('exit', reap);
+  return () => process.removeListener('exit', reap);
 }
 
 export async function removeDir(dir: string): Promise<void> {
