@@ -4,10 +4,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help deps system-deps gen build lint typecheck test test-unit test-integration test-e2e bench demo clean
+.PHONY: help deps system-deps gen build lint typecheck test test-unit test-integration test-e2e bench demo demo-script clean
 
 help:
-	@echo "make demo   - install what is missing, run a real multi-agent bisection on a local farm"
+	@echo "make demo   - install what is missing, bisect a real kernel crash (qemu) on a 4-agent local farm"
+	@echo "make demo-script - the same farm bisecting a generated repository with a shell-script test"
 	@echo "make test   - install what is missing, lint, run every test"
 	@echo "make build  - generate proto code and compile to dist/"
 	@echo "make lint   - tsc --noEmit, eslint, import-cycle and boundary check"
@@ -51,7 +52,13 @@ test-e2e: gen
 bench: gen
 	@for b in test/bench/*.ts; do echo "== $$b"; npx tsx $$b || exit 1; done
 
+# The kernel lab first (qemu, busybox, Debian's kernel and headers: installed or downloaded when
+# missing, idempotent), then a real kernel crash bisected by a 4-agent local farm.
 demo: gen
+	bash deploy/lab/setup
+	npx tsx deploy/demo/lab-demo.ts
+
+demo-script: gen
 	npx tsx deploy/demo/demo.ts
 
 clean:
