@@ -44,3 +44,60 @@ export async function makeLabCerts(options: { agents: string[]; operators?: stri
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
 }
+
+export interface SecureNats {
+  url: string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * A nats-server configured as in a lab (deploy/nats/nats-server.conf, one server): TLS with
+ * client certificates from the lab CA mapped to users (nats-auth.conf), JetStream.
+ */
+export async function startSecureNats(lab: LabCerts): Promise<SecureNats> {
+  const { spawn } = await import('node:child_process');
+  const { writeFile, mkdir } = await import('node:fs/promises');
+  const { registerChild } = await import('./processes.js');
+  const { freePort } = await import('./farm.js');
+  const { connectNats } = await import('../../shared/nats.js');
+  const port = await freePort();
+  const store = join(lab.dir, 'js');
+  await mkdir(store, { recursive: true });
+  const conf = join(lab.dir, 'nats-server.conf');
+  // Includes are relative to the configuration file: nats-auth.conf sits next to it.
+  await writeFile(
+    conf,
+    `listen: 127.0.0.1:${port}
+include nats-auth.conf
+tls { cert_file: "${lab.nats.cert}", key_file: "${lab.nats.key}", ca_file: "${lab.ca}", verify_and_map: true, timeout: 2 }
+jetstream { store_dir: "${store}" }
+`,
+  );
+  const proc = spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  registerChild(proc);
+  let log = '';
+  proc.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-8000)));
+  const url = `tls://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const nc = await connectNats({ servers: [url], name: 'probe', attempts: 1, tls: lab.coordinator });
+      await (await nc.jetstreamManager()).getAccountInfo();
+      await nc.close();
+      break;
+    } catch (err) {
+      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`secure nats-server did not start: ${(err as Error).message}\n${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url,
+    dispose: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const done = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGKILL');
+        await done;
+      }
+    },
+  };
+}

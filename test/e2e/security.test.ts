@@ -1,0 +1,112 @@
+/**
+ * A farm as a lab runs it, end to end: nats-server with TLS and certificate-mapped role users
+ * (deploy/nats/permissions.conf through make-lab-certs' nats-auth.conf), the coordinator and an
+ * agent with mutual TLS, the CLI with an operator certificate. A bisection runs through it; then
+ * NATS refuses an agent what its role does not allow.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connectNats, ensureStore } from '../../shared/nats.js';
+import { makeLabCerts, startSecureNats, type LabCerts, type SecureNats } from '../helpers/certs.js';
+import { freePort, runCli, startProc, type Proc } from '../helpers/farm.js';
+import { makeHistory, type History } from '../helpers/history.js';
+import { makeTestScript } from '../helpers/scripts.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+
+const tlsFlags = (f: { ca: string; cert: string; key: string }) => ['--tls-ca', f.ca, '--tls-cert', f.cert, '--tls-key', f.key];
+
+describe('a TLS farm with NATS role users', { timeout: 300_000 }, () => {
+  let lab: LabCerts;
+  let nats: SecureNats;
+  let history: History;
+  let stateDir: string;
+  let address: string;
+  let coordinator: Proc;
+  let agent: Proc;
+  let jobId = '';
+  let operatorEnv: NodeJS.ProcessEnv;
+
+  before(async () => {
+    [lab, history] = await Promise.all([makeLabCerts({ agents: ['agent-1'], operators: ['alice'] }), makeHistory({ commits: 80, seed: 3 })]);
+    nats = await startSecureNats(lab);
+    stateDir = await mkdtemp(join(tmpdir(), 'multisect-sec-'));
+    address = `127.0.0.1:${await freePort()}`;
+    coordinator = startProc(['coordinator', ...tlsFlags(lab.coordinator), '--listen', address, '--nats', nats.url, '--state-dir', join(stateDir, 'c'), '--lease', '5']);
+    const deadline = Date.now() + 30_000;
+    while (!/coordinator serving/.test(coordinator.output())) {
+      if (coordinator.child.exitCode !== null || Date.now() > deadline) throw new Error(`coordinator did not start:\n${coordinator.output()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // No --id: the agent takes it from its certificate.
+    agent = startProc(['agent', ...tlsFlags(lab.agent('agent-1')), '--coordinator', address, '--state-dir', join(stateDir, 'a'), '--drain', '0']);
+    const o = lab.operator('alice');
+    operatorEnv = { MULTISECT_TLS_CA: o.ca, MULTISECT_TLS_CERT: o.cert, MULTISECT_TLS_KEY: o.key };
+  });
+  after(async () => {
+    await agent?.kill('SIGKILL');
+    await coordinator?.kill('SIGKILL');
+    await nats?.dispose();
+    await history?.dispose();
+    await lab?.dispose();
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('bisects through mutual TLS, with agents bound to the streams and putting their logs', async () => {
+    const script = await makeTestScript({ sleepSeconds: 0.1 });
+    const r = await runCli(['bisect', '--repo', history.dir, '--bad', history.bad, '--good', history.good, '--test', script.command, '--json', '--coordinator', address], { env: operatorEnv, timeoutMs: 240_000 });
+    assert.equal(r.code, 0, r.stderr + r.stdout + agent.output().slice(-3000));
+    const job = JSON.parse(r.stdout) as { id: string; state: string; culprit?: { hash: string } };
+    assert.equal(job.culprit?.hash, history.culprit);
+    jobId = job.id;
+    const agents = await runCli(['agents', '--json', '--coordinator', address], { env: operatorEnv });
+    assert.equal((JSON.parse(agents.stdout) as Array<{ agentId: string }>)[0]?.agentId, 'agent-1');
+  });
+
+  it('an operator command without a certificate is refused', async () => {
+    const r = await runCli(['jobs', '--coordinator', address], { env: { MULTISECT_TLS_CA: '', MULTISECT_TLS_CERT: '', MULTISECT_TLS_KEY: '' } });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no coordinator answers/);
+  });
+
+  it('NATS refuses an agent writing job state, publishing events or creating streams', async () => {
+    assert.ok(jobId, 'the bisection ran');
+    const nc = await connectNats({ servers: [nats.url], name: 'rogue-agent', attempts: 1, tls: lab.agent('agent-1') });
+    try {
+      const store = await ensureStore(nc, { bindOnly: true });
+      const refused = async (what: string, fn: () => Promise<unknown>) => {
+        await assert.rejects(fn(), (err: Error) => {
+          assert.match(err.message, /Permissions Violation for Publish/, what);
+          return true;
+        });
+      };
+      await refused('job state', () => store.jobs.put(jobId, new TextEncoder().encode('{"job":{}}')));
+      await refused('job state, raw', () => store.js.publish(`$KV.jobs.${jobId}`, new Uint8Array([1]), { timeout: 3000 }));
+      await refused("another job's events", () => store.js.publish('multisect.event.jother', new Uint8Array([1]), { timeout: 3000 }));
+      await refused('stream creation', () => store.jsm.streams.add({ name: 'ROGUE', subjects: ['rogue.>'] }));
+      await refused('deleting the verdicts', () => store.jsm.streams.purge('VERDICTS'));
+      // What it needs is allowed: its verdict subject space and log objects.
+      await store.logs.putBlob({ name: `${jobId}/probe/extra.log` }, new TextEncoder().encode('log'));
+    } finally {
+      await nc.close();
+    }
+    // The job's state is unchanged.
+    const r = await runCli(['job', jobId, '--json', '--coordinator', address], { env: operatorEnv });
+    assert.equal((JSON.parse(r.stdout) as { state: string }).state, 'succeeded');
+  });
+
+  it('NATS lets an operator read events and logs but publish nothing', async () => {
+    const nc = await connectNats({ servers: [nats.url], name: 'operator', attempts: 1, tls: lab.operator('alice') });
+    try {
+      const store = await ensureStore(nc, { bindOnly: true });
+      const c = await store.js.consumers.get('EVENTS', { filterSubjects: `multisect.event.${jobId}` });
+      const m = await c.next({ expires: 3000 });
+      assert.ok(m, 'an event of the job');
+      assert.ok(await store.logs.getBlob(`${jobId}/probe/extra.log`));
+      await assert.rejects(store.js.publish(`multisect.verdict.${jobId}`, new Uint8Array([1]), { timeout: 3000 }), /Permissions Violation/);
+    } finally {
+      await nc.close();
+    }
+  });
+});
