@@ -14,9 +14,11 @@
  * commit) and sums run in commit order, so the belief is a function of the set of verdicts alone:
  * any order gives bit-identical numbers.
  *
- * q and eps are re-estimated on every update from the fixed starting point (the options), by
- * classification EM: the runs as the most likely hypothesis explains them, plus Beta
- * pseudo-counts that keep one unlucky probe from swinging the estimates.
+ * q and eps are not fixed: each has a Beta prior (the options' starting estimate, worth a few runs)
+ * and is integrated out exactly (Beta-binomial), so a hypothesis's likelihood depends only on the
+ * runs and crashes on the commits it makes affected and on the rest. Point estimates (EM) were
+ * tried first: they select, so they come out biased (a culprit whose probe happened to show no
+ * crash is classified as unaffected, which talks q up) and the belief overconfident.
  */
 import type { DagIndex } from './dag.js';
 import type { EngineOptions } from './options.js';
@@ -129,111 +131,77 @@ export class Belief {
     const R = new Float64Array(nT);
     const C = new Float64Array(nT);
     const pos = new Map<number, number>();
+    let rTot = 0;
+    let cTot = 0;
     for (let i = 0; i < nT; i++) {
       R[i] = this.runs[T[i]!]!;
       C[i] = this.crashes[T[i]!]!;
+      rTot += R[i]!;
+      cTot += C[i]!;
       pos.set(T[i]!, i);
     }
-    const sigIdx = this.classes.map((k) => Int32Array.from(k.sig, (key) => pos.get(key)!));
     const cause = opts.mode === 'cause';
-    const aq = opts.repro * opts.reproWeight;
-    const bq = (1 - opts.repro) * opts.reproWeight;
-    const ae = opts.falseCrash * opts.falseCrashWeight;
-    const be = (1 - opts.falseCrash) * opts.falseCrashWeight;
-    let q = clampQ(opts.repro);
-    let eps = clampEps(opts.falseCrash, q);
+    const qPrior = ratePrior(opts.repro, opts.reproWeight, clampQ);
+    const ePrior = ratePrior(opts.falseCrash, opts.falseCrashWeight, (e) => clampEps(e, clampQ(opts.repro)));
+    // The likelihood of a hypothesis needs only the runs and crashes on the commits it makes
+    // affected, and on the others; q and eps are integrated out against their Beta priors.
+    const evaluate = (cIn: number, rIn: number): { l: number; q: number; eps: number } => {
+      const ca = cause ? cIn : cTot - cIn;
+      const ra = cause ? rIn : rTot - rIn;
+      const cu = cTot - ca;
+      const ru = rTot - ra;
+      const a = qPrior.marginal(ca, ra);
+      const e = ePrior.marginal(cu, ru);
+      return { l: a.log + e.log, q: a.mean, eps: e.mean };
+    };
     const nc = this.classes.length;
     const logL = new Float64Array(nc);
-    const post = new Float64Array(nc);
-    let nirOld = 0;
-    let nirAbsent = 0;
+    const qOf = new Float64Array(nc);
+    const eOf = new Float64Array(nc);
     let maxCand = -Infinity;
-    const half = this.nirPrior / 2;
-    const eStep = (): void => {
-      const lq1 = Math.log(q);
-      const lq0 = Math.log1p(-q);
-      const le1 = Math.log(eps);
-      const le0 = Math.log1p(-eps);
-      let base = 0;
-      const d = new Float64Array(nT);
-      let all = 0;
-      for (let t = 0; t < nT; t++) {
-        const lq = C[t]! * lq1 + (R[t]! - C[t]!) * lq0;
-        const le = C[t]! * le1 + (R[t]! - C[t]!) * le0;
-        const lin = cause ? lq : le;
-        const lout = cause ? le : lq;
-        base += lout;
-        d[t] = lin - lout;
-        all += d[t]!;
+    for (let h = 0; h < nc; h++) {
+      let cIn = 0;
+      let rIn = 0;
+      for (const key of this.classes[h]!.sig) {
+        const t = pos.get(key)!;
+        cIn += C[t]!;
+        rIn += R[t]!;
       }
-      let max = -Infinity;
-      maxCand = -Infinity;
-      for (let h = 0; h < nc; h++) {
-        let l = base;
-        for (const t of sigIdx[h]!) l += d[t]!;
-        logL[h] = l;
-        if (this.classes[h]!.prior > 0 && l > maxCand) maxCand = l;
-      }
-      max = maxCand;
-      const lOld = base + all;
-      const lAbsent = base;
-      if (half > 0) max = Math.max(max, lOld, lAbsent);
-      let z = 0;
-      for (let h = 0; h < nc; h++) {
-        const p = this.classes[h]!.prior;
-        post[h] = p > 0 ? p * Math.exp(logL[h]! - max) : 0;
-        z += post[h]!;
-      }
-      nirOld = half > 0 ? half * Math.exp(lOld - max) : 0;
-      nirAbsent = half > 0 ? half * Math.exp(lAbsent - max) : 0;
-      z += nirOld + nirAbsent;
-      for (let h = 0; h < nc; h++) post[h]! /= z;
-      nirOld /= z;
-      nirAbsent /= z;
-    };
-    // Classification EM: estimate q and eps from the runs as the most likely hypothesis
-    // classifies them. Soft EM would let thousands of barely-plausible hypotheses, each
-    // explaining a crash as a false one, talk eps up and then feed on it.
-    let lastTop = -2;
-    for (let iter = 0; iter < 30; iter++) {
-      eStep();
-      let topH = -1;
-      let topP = Math.max(nirOld, nirAbsent);
-      for (let h = 0; h < nc; h++) {
-        if (post[h]! > topP) {
-          topP = post[h]!;
-          topH = h;
-        }
-      }
-      const hyp = topH >= 0 ? topH : nirOld >= nirAbsent ? -1 : -2;
-      const contains = new Uint8Array(nT);
-      if (hyp === -1) contains.fill(1);
-      else if (hyp >= 0) for (const t of sigIdx[hyp]!) contains[t] = 1;
-      let nq = aq;
-      let dq = aq + bq;
-      let ne = ae;
-      let de = ae + be;
-      for (let t = 0; t < nT; t++) {
-        if ((contains[t] === 1) === cause) {
-          nq += C[t]!;
-          dq += R[t]!;
-        } else {
-          ne += C[t]!;
-          de += R[t]!;
-        }
-      }
-      const q2 = clampQ(dq > 0 ? nq / dq : opts.repro);
-      const e2 = clampEps(de > 0 ? ne / de : opts.falseCrash, q2);
-      const moved = Math.abs(q2 - q) + Math.abs(e2 - eps);
-      q = q2;
-      eps = e2;
-      if (moved < 1e-12 && hyp === lastTop) break;
-      lastTop = hyp;
+      const ev = evaluate(cIn, rIn);
+      logL[h] = ev.l;
+      qOf[h] = ev.q;
+      eOf[h] = ev.eps;
+      if (this.classes[h]!.prior > 0 && ev.l > maxCand) maxCand = ev.l;
     }
-    eStep();
+    const half = this.nirPrior / 2;
+    const old = evaluate(cTot, rTot);
+    const absent = evaluate(0, 0);
+    let max = maxCand;
+    if (half > 0) max = Math.max(max, old.l, absent.l);
+    const post = new Float64Array(nc);
+    let z = 0;
+    for (let h = 0; h < nc; h++) {
+      const p = this.classes[h]!.prior;
+      post[h] = p > 0 ? p * Math.exp(logL[h]! - max) : 0;
+      z += post[h]!;
+    }
+    let nirOld = half > 0 ? half * Math.exp(old.l - max) : 0;
+    let nirAbsent = half > 0 ? half * Math.exp(absent.l - max) : 0;
+    z += nirOld + nirAbsent;
+    let q = 0;
+    let eps = 0;
+    for (let h = 0; h < nc; h++) {
+      post[h]! /= z;
+      q += post[h]! * qOf[h]!;
+      eps += post[h]! * eOf[h]!;
+    }
+    nirOld /= z;
+    nirAbsent /= z;
+    q += nirOld * old.q + nirAbsent * absent.q;
+    eps += nirOld * old.eps + nirAbsent * absent.eps;
     const classRelLog = new Float64Array(nc);
     for (let h = 0; h < nc; h++) classRelLog[h] = logL[h]! - maxCand;
-    this.cached = { q, eps, classPost: post, classRelLog, nirOld, nirAbsent };
+    this.cached = { q, eps: Math.min(eps, q / 2), classPost: post, classRelLog, nirOld, nirAbsent };
     return this.cached;
   }
 
@@ -259,6 +227,43 @@ function clampQ(q: number): number {
 
 function clampEps(eps: number, q: number): number {
   return Math.min(Math.min(0.5, q / 2), Math.max(EPS_MIN, eps));
+}
+
+/**
+ * A Beta(mean * weight, (1 - mean) * weight) prior on a crash rate, or a point mass when the
+ * weight is 0 or the mean is 0 or 1 ("the reproducer is deterministic": clean verdicts, where
+ * one run per probe must be enough to be sure).
+ */
+function ratePrior(mean: number, weight: number, clamp: (x: number) => number): { marginal(c: number, r: number): { log: number; mean: number } } {
+  const a = mean * weight;
+  const b = (1 - mean) * weight;
+  if (!(a > 0 && b > 0)) {
+    const p = clamp(mean);
+    const lp = Math.log(p);
+    const lq = Math.log1p(-p);
+    return { marginal: (c, r) => ({ log: (c > 0 ? c * lp : 0) + (r - c > 0 ? (r - c) * lq : 0), mean: p }) };
+  }
+  const base = logBeta(a, b);
+  return { marginal: (c, r) => ({ log: logBeta(a + c, b + r - c) - base, mean: (a + c) / (a + b + r) }) };
+}
+
+function logBeta(a: number, b: number): number {
+  return logGamma(a) + logGamma(b) - logGamma(a + b);
+}
+
+const LANCZOS = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+  9.9843695780195716e-6, 1.5056327351493116e-7,
+];
+
+/** log Γ(x) for x > 0 (Lanczos, g = 7). */
+export function logGamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const y = x - 1;
+  let s = LANCZOS[0]!;
+  for (let i = 1; i < 9; i++) s += LANCZOS[i]! / (y + i);
+  const t = y + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(s);
 }
 
 function insertSorted(a: number[], x: number): void {

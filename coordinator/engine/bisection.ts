@@ -257,9 +257,12 @@ export class Bisection {
       };
       for (let x = 0; x < n; x++) {
         if (skipped[x]) continue;
-        const d = counts.size > 0 ? counts.get(x) : undefined;
-        consider(x, d === undefined ? gains[x]! * b[x]! : score(x));
+        const sc = gains[x]! * b[x]!;
+        if (sc >= bestScore * (1 - 1e-12)) consider(x, counts.has(x) ? score(x) : sc);
       }
+      // In-flight commits score by the extra information of one more probe, which may beat
+      // their (near zero) sweep gain.
+      for (const key of counts.keys()) if (key < n) consider(key, score(key));
       const g = this.dag.goods.findIndex((_, i) => !skipped[n + i]);
       if (g >= 0) consider(n + g, score(n + g));
       return bestKey < 0 || bestScore < this.options.minGain ? undefined : bestKey;
@@ -272,7 +275,12 @@ export class Bisection {
     const version = this.belief.version;
     const c = this.planCache;
     if (c && c.version === version && sameKeys(c.probes, probes)) return c;
-    const partition = partitionBy(this.index, probes, (f) => this.ancestorMask(f));
+    // The coordinator asks again with one more probe in flight: refine the last partition.
+    const maskOf = (f: number) => this.ancestorMask(f);
+    const partition =
+      c && c.version === version && c.probes.every((k) => probes.includes(k))
+        ? partitionBy(this.index, probes.filter((k) => !c.probes.includes(k)), maskOf, c.partition)
+        : partitionBy(this.index, probes, maskOf);
     const post = this.belief.posterior();
     this.workspace ??= new SweepWorkspace(this.index);
     const sweep = this.workspace.sweep(this.belief.mass(), post.nirOld, post.nirAbsent, partition, this.value());

@@ -23,23 +23,47 @@ export interface Partition {
  * ancestors of. `probes` are keys: candidate ids, or >= n for good commits (whose ancestors hold
  * no candidate, only NIR-old). Classes are numbered canonically.
  */
-export function partitionBy(index: DagIndex, probes: readonly number[], maskOf: (f: number) => Uint8Array): Partition {
+export function partitionBy(index: DagIndex, probes: readonly number[], maskOf: (f: number) => Uint8Array, start?: Partition): Partition {
   const n = index.n;
-  const part = new Int32Array(n + 2);
-  let classes = 1;
+  const part = start ? start.part.slice() : new Int32Array(n + 2);
+  let classes = start ? start.classes : 1;
   for (const f of probes) {
     const remap = new Int32Array(classes * 2).fill(-1);
     let next = 0;
     // Goods have no candidate ancestors: only NIR-old ("everything contains it") is inside.
-    const mask = f < n ? maskOf(f) : undefined;
-    for (let v = 0; v < n + 2; v++) {
-      const inside = v < n ? (mask !== undefined ? mask[v]! : 0) : v === n ? 1 : 0;
-      const key = part[v]! * 2 + inside;
+    if (f < n) {
+      const mask = maskOf(f);
+      for (let v = 0; v < n; v++) {
+        const key = part[v]! * 2 + mask[v]!;
+        let c = remap[key]!;
+        if (c < 0) c = remap[key] = next++;
+        part[v] = c;
+      }
+    } else {
+      for (let v = 0; v < n; v++) {
+        const key = part[v]! * 2;
+        let c = remap[key]!;
+        if (c < 0) c = remap[key] = next++;
+        part[v] = c;
+      }
+    }
+    for (let v = n; v < n + 2; v++) {
+      const key = part[v]! * 2 + (v === n ? 1 : 0);
       let c = remap[key]!;
       if (c < 0) c = remap[key] = next++;
       part[v] = c;
     }
     classes = next;
+  }
+  // Canonical numbering (by first member), so the result does not depend on the order in which
+  // the probes were applied, and neither do the floating-point sums over classes.
+  const order = new Int32Array(classes).fill(-1);
+  let next = 0;
+  for (let v = 0; v < n + 2; v++) {
+    const c = part[v]!;
+    let k = order[c]!;
+    if (k < 0) k = order[c] = next++;
+    part[v] = k;
   }
   return { part, classes };
 }

@@ -56,6 +56,7 @@ export function containsMask(index: DagIndex, culprit: number): Uint8Array {
 export function simulationEngineOptions(o: TrialOptions): Partial<EngineOptions> {
   return {
     repro: o.repro,
+    reproWeight: 20,
     falseCrash: Math.min(o.falseCrash, o.repro / 2),
     runsPerProbe: o.runs,
     confirmBad: o.parallel > 1,
