@@ -34,7 +34,7 @@ export function configureClientSecurity(security: Security | undefined): void {
 
 /** The security in force: configured, else from the environment, else plaintext. */
 export function currentClientSecurity(): Security {
-  return clientSecurity ?? securityFrom('this command', { tlsCa: env.tlsCa(), tlsCert: env.tlsCert(), tlsKey: env.tlsKey(), insecure: env.insecure() }, { allowNone: true });
+  return clientSecurity ?? securityFrom('this command', { tlsCa: env.tlsCa(), tlsCert: env.tlsCert(), tlsKey: env.tlsKey() }, { allowNone: true });
 }
 
 /** The flags `withTlsOptions` adds, as commander hands them to an action. */
@@ -58,7 +58,7 @@ export function withTlsOptions<C extends Command>(cmd: C, opts: { client?: boole
     .option('--tls-ca <file>', "the lab CA's certificate (or MULTISECT_TLS_CA)", env.tlsCa())
     .option('--tls-cert <file>', "this process's certificate (or MULTISECT_TLS_CERT)", env.tlsCert())
     .option('--tls-key <file>', 'its private key (or MULTISECT_TLS_KEY)', env.tlsKey())
-    .option('--insecure', 'plaintext gRPC, no certificates: loopback only (or MULTISECT_INSECURE=1)', env.insecure());
+    .option('--insecure', 'plaintext gRPC, no certificates: loopback only (or MULTISECT_INSECURE=1 when no TLS file is given)');
   if (opts.client) {
     cmd.hook('preAction', (_program, action) => {
       configureClientSecurity(securityFrom('this command', action.opts() as TlsFlags, { allowNone: true }));
@@ -67,9 +67,15 @@ export function withTlsOptions<C extends Command>(cmd: C, opts: { client?: boole
   return cmd;
 }
 
-/** Turn TLS flags into a Security; without `allowNone`, neither TLS nor --insecure is an error naming the flags. */
+/**
+ * Turn TLS flags into a Security; without `allowNone`, neither TLS nor --insecure is an error
+ * naming the flags. MULTISECT_INSECURE counts only when no TLS file is given (flags or
+ * MULTISECT_TLS_*): explicit TLS settings always win over an inherited environment.
+ */
 export function securityFrom(who: string, o: TlsFlags, opts: { allowNone?: boolean } = {}): Security {
-  return compileSecurity(who, { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey, insecure: o.insecure }, opts);
+  const anyTls = Boolean(o.tlsCa || o.tlsCert || o.tlsKey);
+  const insecure = Boolean(o.insecure) || (!anyTls && env.insecure());
+  return compileSecurity(who, { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey, insecure }, opts);
 }
 
 /** Split "a:1,b:2" into addresses. */

@@ -7,7 +7,7 @@
  * certificates with OU=agent) is done by guardService (shared/grpc.ts) before this code runs.
  */
 import type { Logger } from 'pino';
-import { InvalidOptionError, PermissionError, ProtocolError } from '../shared/errors.js';
+import { InvalidOptionError, MultisectError, PermissionError, ProtocolError } from '../shared/errors.js';
 import { peerIdentity, RejectedMessage, unary } from '../shared/grpc.js';
 import { toGrpcStatus } from '../shared/grpc-errors.js';
 import {
@@ -135,4 +135,27 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
       call.on('close', gone);
     },
   };
+}
+
+/**
+ * Close the Work stream of agents silent for longer than the lease. A paused process or a
+ * network cut can leave the TCP connection looking alive for a long while (keepalive takes
+ * tens of seconds); without this, the slot whose lease just expired would be handed straight
+ * back to the same unresponsive agent. The agent, when it wakes, finds its stream gone,
+ * reconnects and says which probes it still runs; those the coordinator no longer expects are
+ * cancelled (jobs.onAgentHello).
+ */
+export function dropSilentAgents(registry: AgentRegistry, now: number, leaseMs: number, logger: Logger): void {
+  for (const agent of registry.all()) {
+    const stream = agent.stream;
+    if (!stream || now - agent.lastSeenMs <= leaseMs) continue;
+    agent.stream = undefined;
+    logger.warn({ agentId: agent.info.agentId, silentMs: now - agent.lastSeenMs }, 'agent silent for longer than the lease; closing its Work stream');
+    if (!stream.cancelled && !stream.writableEnded) stream.emit('error', toGrpcStatus(new AgentSilentError(`no heartbeat for ${now - agent.lastSeenMs} ms (lease ${leaseMs} ms)`)));
+  }
+}
+
+/** The agent was silent past its lease; it must reconnect. */
+export class AgentSilentError extends MultisectError {
+  readonly code = 'UNAVAILABLE' as const;
 }

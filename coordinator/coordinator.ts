@@ -18,7 +18,7 @@ import { MirrorSet } from '../shared/mirror.js';
 import { connectNats, ensureStore, leaderBucketName, storeNamesFor, type Store } from '../shared/nats.js';
 import { AgentServiceService, OperatorServiceService } from '../shared/proto.js';
 import { AgentRegistry } from './agent-registry.js';
-import { AGENT_MESSAGE_LIMITS, agentService } from './agent-service.js';
+import { AGENT_MESSAGE_LIMITS, agentService, dropSilentAgents } from './agent-service.js';
 import { LeaderLease } from './leader.js';
 import { EventPublisher } from './events.js';
 import { JobStore } from './job-store.js';
@@ -111,7 +111,11 @@ export class Coordinator {
       const port = await bindServer(server, options.listen, serverCredentials(options.security));
       const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
       const address = `${host}:${port}`;
-      const leaseTimer = setInterval(() => jobs.checkLeases(Date.now()), Math.min(1000, Math.floor(options.leaseMs / 4)));
+      const leaseTimer = setInterval(() => {
+        const now = Date.now();
+        dropSilentAgents(registry, now, options.leaseMs, logger);
+        jobs.checkLeases(now);
+      }, Math.min(1000, Math.floor(options.leaseMs / 4)));
       logger.info({ address, nats: options.natsServers, namespace: options.namespace, tls: requireIdentity, instance: options.instanceId, term: lease.record.term }, 'coordinator serving');
       return new Coordinator(options, address, jobs, registry, nc, server, consumer, leaseTimer, abort, logger, lease);
     } catch (err) {

@@ -178,9 +178,11 @@ describe('faults on a 3-server NATS cluster', { timeout: 900_000 }, () => {
       const paused = farm.agents.get('agent-1')!;
       paused.child.kill('SIGSTOP');
       const pausedAt = Date.now();
+      // Past the lease (3 s after the last heartbeat), a second agent arrives: the probe is
+      // proposed again, to it (no evidence has changed, so the engine proposes the same commit).
+      await new Promise((r) => setTimeout(r, 5000));
       farm.startAgent('agent-2');
-      // Longer than the lease (3 s) plus the heartbeat the coordinator last saw.
-      await new Promise((r) => setTimeout(r, 8000));
+      await new Promise((r) => setTimeout(r, 4000));
       paused.child.kill('SIGCONT');
       console.log(`# agent-1 paused for ${Date.now() - pausedAt} ms`);
       const job = await waitDone(farm, id);
@@ -193,7 +195,7 @@ describe('faults on a 3-server NATS cluster', { timeout: 900_000 }, () => {
       assert.ok(expired, 'the lease of the paused agent expired');
       assert.match(expired.message ?? '', /agent-1.*lease expired|lease of agent-1 .* expired/);
       const elsewhere = evs.find((e) => e.kind === 'probe-started' && e.commit === firstStart.commit && e.agentId === 'agent-2');
-      assert.ok(elsewhere, `commit ${firstStart.commit} was not run on agent-2`);
+      assert.ok(elsewhere, `commit ${firstStart.commit} was not run on agent-2:\n${evs.map((e) => `${e.kind} ${e.agentId ?? ''} ${e.message ?? ''}`).join('\n')}`);
       const late = evs.filter((e) => e.kind === 'verdict' && e.probeId === firstStart.probeId);
       const again = evs.filter((e) => e.kind === 'verdict' && e.probeId === elsewhere.probeId);
       assert.equal(again.length, 1, 'the verdict from agent-2 was counted once');

@@ -40,10 +40,16 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/**
+ * Test processes run on loopback: plaintext gRPC is the default there (MULTISECT_INSECURE=1),
+ * which explicit TLS flags override; a test of the TLS checks sets MULTISECT_INSECURE=''.
+ */
+const TEST_ENV = { MULTISECT_INSECURE: process.env.MULTISECT_INSECURE ?? '1' };
+
 export function startProc(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Proc {
   const child = spawn(process.execPath, cliArgv(args), {
     cwd: opts.cwd ?? REPO_ROOT,
-    env: { ...process.env, MULTISECT_LOG_LEVEL: process.env.MULTISECT_LOG_LEVEL ?? 'info', ...opts.env },
+    env: { ...process.env, ...TEST_ENV, MULTISECT_LOG_LEVEL: process.env.MULTISECT_LOG_LEVEL ?? 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   registerChild(child);
@@ -71,7 +77,7 @@ export function startProc(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?:
 
 /** Run the CLI to completion. */
 export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, cliArgv(args), { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, cliArgv(args), { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, ...TEST_ENV, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   registerChild(child);
   let stdout = '';
   let stderr = '';
