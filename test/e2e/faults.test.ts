@@ -181,8 +181,10 @@ describe('faults on a 3-server NATS cluster', { timeout: 900_000 }, () => {
       // Past the lease (3 s after the last heartbeat), a second agent arrives: the probe is
       // proposed again, to it (no evidence has changed, so the engine proposes the same commit).
       await new Promise((r) => setTimeout(r, 5000));
-      farm.startAgent('agent-2');
-      await new Promise((r) => setTimeout(r, 4000));
+      const second = farm.startAgent('agent-2');
+      // Keep agent-1 paused until agent-2 is connected and has had time to start the probe.
+      await waitFor('agent-2 to connect', async () => /connected to the coordinator/.test(second.output()), 60_000, 100);
+      await new Promise((r) => setTimeout(r, 3000));
       paused.child.kill('SIGCONT');
       console.log(`# agent-1 paused for ${Date.now() - pausedAt} ms`);
       const job = await waitDone(farm, id);
@@ -198,10 +200,14 @@ describe('faults on a 3-server NATS cluster', { timeout: 900_000 }, () => {
       assert.ok(elsewhere, `commit ${firstStart.commit} was not run on agent-2:\n${evs.map((e) => `${e.kind} ${e.agentId ?? ''} ${e.message ?? ''}`).join('\n')}`);
       const late = evs.filter((e) => e.kind === 'verdict' && e.probeId === firstStart.probeId);
       const again = evs.filter((e) => e.kind === 'verdict' && e.probeId === elsewhere.probeId);
-      assert.equal(again.length, 1, 'the verdict from agent-2 was counted once');
+      // Each probe's verdict counts at most once; the commit's outcome is known at least once.
+      assert.ok(late.length <= 1 && again.length <= 1, 'a verdict was counted twice');
+      assert.ok(late.length + again.length >= 1, 'no verdict for the commit');
       // The late verdict is either ignored (the probe was cancelled before its run ended) or
-      // counted as one more run on the same commit: same outcome, so the same culprit.
-      console.log(`# late verdict of the paused agent: ${late.length === 0 ? 'not counted' : `counted harmlessly (${late[0]!.message?.split('\n').join(' | ')})`}`);
+      // counted as one more run on the same commit (then agent-2's copy may be cancelled as no
+      // longer useful): the same outcome either way, so the same culprit.
+      const how = late.length === 0 ? 'not counted' : `counted harmlessly (${late[0]!.message?.split('\n').join(' | ')})`;
+      console.log(`# late verdict of the paused agent: ${how}; agent-2's verdict on the same commit: ${again.length ? 'counted' : 'cancelled as no longer useful'}`);
       if (late.length > 0) assert.equal(late[0]!.commit, firstStart.commit);
     } finally {
       await farm.dispose();
