@@ -12,6 +12,11 @@ import { buildability, partitionBy, SweepWorkspace, type Partition, type SweepRe
 import { hash32 } from './prng.js';
 import type { CandidateDag, Decision, EngineStatus, EngineVerdict } from './types.js';
 
+/** Two-step lookahead (single probe): up to this many near-best commits, within this share of the best gain, on DAGs up to this size. */
+const LOOKAHEAD_CANDIDATES = 8;
+const LOOKAHEAD_WINDOW = 0.02;
+const LOOKAHEAD_MAX_N = 50_000;
+
 export class Bisection {
   readonly options: EngineOptions;
   readonly index: DagIndex;
@@ -29,6 +34,7 @@ export class Bisection {
   private valueCache: ProbeValue | undefined;
   private ancCache: { version: number; anc: Float64Array } | undefined;
   private workspace: SweepWorkspace | undefined;
+  private lookWorkspace: SweepWorkspace | undefined;
 
   private constructor(
     readonly dag: CandidateDag,
@@ -265,9 +271,60 @@ export class Bisection {
       for (const key of counts.keys()) if (key < n) consider(key, score(key));
       const g = this.dag.goods.findIndex((_, i) => !skipped[n + i]);
       if (g >= 0) consider(n + g, score(n + g));
-      return bestKey < 0 || bestScore < this.options.minGain ? undefined : bestKey;
+      if (bestKey < 0 || bestScore < this.options.minGain) return undefined;
+      if (counts.size === 0 && bestKey < n && n <= LOOKAHEAD_MAX_N) return this.lookahead(gains, b, bestKey, bestScore);
+      return bestKey;
     };
     return { score, best };
+  }
+
+  /**
+   * On a DAG many commits split the mass (nearly) equally well, and which one is taken decides
+   * how well the next step can split what is left: git bisect takes the first it finds. With
+   * nothing in flight, the near-best few are compared by their gain plus the expected best gain
+   * of the step after (each outcome read as clean), which on merge-heavy histories saves probes.
+   */
+  private lookahead(gains: Float64Array, b: Float64Array, first: number, firstScore: number): number {
+    const n = this.index.n;
+    const cands: number[] = [];
+    for (let x = 0; x < n; x++) {
+      if (!this.skipped[x] && gains[x]! * b[x]! >= firstScore * (1 - LOOKAHEAD_WINDOW)) cands.push(x);
+    }
+    if (cands.length < 2) return first;
+    const score = (x: number) => gains[x]! * b[x]!;
+    cands.sort((x, y) => score(y) - score(x) || x - y);
+    cands.length = Math.min(cands.length, LOOKAHEAD_CANDIDATES);
+    const w = this.belief.mass();
+    const post = this.belief.posterior();
+    const value = this.value();
+    const trivial = partitionBy(this.index, [], () => new Uint8Array(0));
+    this.lookWorkspace ??= new SweepWorkspace(this.index);
+    const side = new Float64Array(n);
+    const nextBest = (nirOld: number, nirAbsent: number): number => {
+      const r = this.lookWorkspace!.sweep(side, nirOld, nirAbsent, trivial, value);
+      let m = 0;
+      for (let x = 0; x < n; x++) if (!this.skipped[x] && r.gains[x]! * b[x]! > m) m = r.gains[x]! * b[x]!;
+      return m;
+    };
+    let best = first;
+    let bestTotal = -Infinity;
+    for (const x of cands) {
+      const mask = this.ancestorMask(x);
+      let a = post.nirOld;
+      for (let v = 0; v < n; v++) {
+        side[v] = mask[v] ? w[v]! : 0;
+        a += side[v]!;
+      }
+      const gIn = nextBest(post.nirOld, 0);
+      for (let v = 0; v < n; v++) side[v] = mask[v] ? 0 : w[v]!;
+      const gOut = nextBest(0, post.nirAbsent);
+      const total = score(x) + a * gIn + (1 - a) * gOut;
+      if (total > bestTotal * (1 + 1e-12) + 1e-15) {
+        best = x;
+        bestTotal = total;
+      }
+    }
+    return best;
   }
 
   /** Partition by the in-flight probes and sweep; the last result is reused when nothing changed. */

@@ -49,9 +49,9 @@ export function containsMask(index: DagIndex, culprit: number): Uint8Array {
 
 /**
  * The engine's default options for a simulation: it is told the nominal Q and EPS as starting
- * estimates (and still re-estimates them), and with one agent it takes the bad commit on trust
- * like git bisect (probing it only when the verdicts call for it); with more, confirming it costs
- * a slot, not a round.
+ * estimates (holding them as worth 20 runs: a user who states Q knows the reproducer), and with
+ * one agent it takes the bad and good commits on trust like git bisect (no "not in range"
+ * hypothesis); with more, confirming the bad commit costs a slot, not a round.
  */
 export function simulationEngineOptions(o: TrialOptions): Partial<EngineOptions> {
   return {
@@ -60,6 +60,8 @@ export function simulationEngineOptions(o: TrialOptions): Partial<EngineOptions>
     falseCrash: Math.min(o.falseCrash, o.repro / 2),
     runsPerProbe: o.runs,
     confirmBad: o.parallel > 1,
+    // Taken on trust (one agent): bad crashes and good does not, as git bisect believes.
+    ...(o.parallel > 1 ? {} : { notInRange: 0 }),
     seed: o.seed,
     ...o.engine,
   };
