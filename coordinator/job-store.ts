@@ -19,6 +19,8 @@ export interface InFlightRecord {
 export interface JobRecord {
   job: Job;
   inFlight: InFlightRecord[];
+  /** Every probe id ever assigned: only their verdicts count (a verdict is not authenticated). */
+  issued?: string[];
 }
 
 const enc = new TextEncoder();
@@ -32,7 +34,7 @@ export class JobStore {
   ) {}
 
   async put(record: JobRecord): Promise<void> {
-    const value = enc.encode(JSON.stringify({ job: Job.toJSON(record.job), inFlight: record.inFlight }));
+    const value = enc.encode(JSON.stringify({ job: Job.toJSON(record.job), inFlight: record.inFlight, issued: record.issued ?? [] }));
     await withRetry('kv put job', () => this.kv.put(record.job.id, value), { logger: this.logger, signal: this.signal });
   }
 
@@ -56,6 +58,6 @@ export class JobStore {
 }
 
 function decode(value: Uint8Array): JobRecord {
-  const raw = JSON.parse(dec.decode(value)) as { job: unknown; inFlight?: InFlightRecord[] };
-  return { job: Job.fromJSON(raw.job), inFlight: raw.inFlight ?? [] };
+  const raw = JSON.parse(dec.decode(value)) as { job: unknown; inFlight?: InFlightRecord[]; issued?: string[] };
+  return { job: Job.fromJSON(raw.job), inFlight: raw.inFlight ?? [], issued: raw.issued ?? [] };
 }

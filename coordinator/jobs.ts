@@ -58,6 +58,8 @@ interface JobRuntime {
   verify: VerifyState | undefined;
   verifyRounds: number;
   inFlight: Map<string, InFlightRecord>;
+  /** Probe ids this job assigned; a verdict for any other id is not counted. */
+  issued: Set<string>;
   verdicts: Verdict[];
   seen: Set<string>;
   lastServedMs: number;
@@ -104,6 +106,7 @@ export class JobManager {
       try {
         const rt = await this.startRuntime(rec.job);
         for (const r of rec.inFlight) rt.inFlight.set(r.probeId, r);
+        for (const id of [...(rec.issued ?? []), ...rec.inFlight.map((r) => r.probeId)]) rt.issued.add(id);
         const verdicts = await readJobVerdicts(this.deps.store, rec.job.id);
         for (const v of verdicts) {
           this.fold(rt, v);
@@ -148,6 +151,7 @@ export class JobManager {
       verify: undefined,
       verifyRounds: 0,
       inFlight: new Map(),
+      issued: new Set(),
       verdicts: [],
       seen: new Set(),
       lastServedMs: 0,
@@ -256,9 +260,14 @@ export class JobManager {
     await this.afterEvidence(rt);
   }
 
-  /** Fold one verdict into a job; false when it was seen before. */
+  /** Fold one verdict into a job; false when it was seen before or was never asked for. */
   private fold(rt: JobRuntime, v: Verdict): boolean {
     if (rt.seen.has(v.probeId)) return false;
+    if (!rt.issued.has(v.probeId)) {
+      // Anyone allowed to publish verdicts could make one up: only assigned probes count.
+      this.logger.warn({ jobId: rt.job.id, probeId: v.probeId, agentId: v.agentId }, 'verdict for a probe this job never assigned: ignored');
+      return false;
+    }
     rt.seen.add(v.probeId);
     rt.verdicts.push(v);
     if (v.abortReason) return true;
@@ -464,7 +473,7 @@ export class JobManager {
   }
 
   private persist(rt: JobRuntime): Promise<void> {
-    const record = { job: this.running.has(rt.job.id) ? this.snapshot(rt) : rt.job, inFlight: [...rt.inFlight.values()] };
+    const record = { job: this.running.has(rt.job.id) ? this.snapshot(rt) : rt.job, inFlight: [...rt.inFlight.values()], issued: [...rt.issued] };
     rt.persistChain = rt.persistChain.then(() => this.deps.jobStore.put(record));
     return rt.persistChain;
   }
@@ -548,15 +557,21 @@ export class JobManager {
     });
     agent.slots[slot] = { probe, status: undefined };
     rt.inFlight.set(probe.id, { probeId: probe.id, commit, agentId: agent.info.agentId, slot, startedMs: now });
+    rt.issued.add(probe.id);
     rt.lastServedMs = now;
-    const sent = this.deps.registry.send(agent, CoordinatorMessage.fromPartial({ msg: { $case: 'assign', value: { probe, slot, leaseDeadlineMs: now + this.deps.leaseMs } } }));
-    if (!sent) {
-      agent.slots[slot] = { probe: undefined, status: undefined };
-      rt.inFlight.delete(probe.id);
-      return;
-    }
-    void this.persist(rt);
-    void this.deps.events.publish({ jobId: rt.job.id, kind: 'probe-started', probeId: probe.id, commit, agentId: agent.info.agentId, message: `testing ${short(commit)} on agent ${agent.info.agentId} (slot ${slot})` });
+    // Persist the assignment before the agent hears of it: after a crash, the verdict of any
+    // probe an agent ran is then recognised as one this job asked for.
+    void this.persist(rt).then(() => {
+      if (!rt.inFlight.has(probe.id)) return; // cancelled meanwhile
+      const sent = this.deps.registry.send(agent, CoordinatorMessage.fromPartial({ msg: { $case: 'assign', value: { probe, slot, leaseDeadlineMs: Date.now() + this.deps.leaseMs } } }));
+      if (!sent) {
+        if (agent.slots[slot]?.probe?.id === probe.id) agent.slots[slot] = { probe: undefined, status: undefined };
+        rt.inFlight.delete(probe.id);
+        this.schedule();
+        return;
+      }
+      void this.deps.events.publish({ jobId: rt.job.id, kind: 'probe-started', probeId: probe.id, commit, agentId: agent.info.agentId, message: `testing ${short(commit)} on agent ${agent.info.agentId} (slot ${slot})` });
+    });
   }
 
   private cancelProbe(rt: JobRuntime, p: InFlightRecord, reason: string): void {

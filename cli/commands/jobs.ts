@@ -5,12 +5,15 @@ import { parseIntFlag, parseNumberFlag } from '../../shared/options.js';
 import { mailReport } from '../mail.js';
 import { FINAL_STATES } from '../../shared/job-log.js';
 import { buildSpec, submitJob, withClient } from '../actions/jobs.js';
+import { withTlsOptions } from '../client.js';
 import { followMode, followOnScreen } from '../follow.js';
 import { env } from '../env.js';
 import { agentsTable, exitCodeFor, jobsTable, jobText, jobToJson } from '../render.js';
 import { collect, printResult, runCommand } from '../run.js';
 
-const coordinatorOption = (c: Command) => c.option('--coordinator <addr>', 'coordinator address (or MULTISECT_COORDINATOR)', env.coordinator());
+/** --coordinator (several comma-separated: the CLI uses the one that answers) and the TLS flags. */
+const coordinatorOption = (c: Command) =>
+  withTlsOptions(c.option('--coordinator <addrs>', 'coordinator address; several comma-separated (or MULTISECT_COORDINATOR)', env.coordinator()), { client: true });
 
 export function registerJobs(program: Command): void {
   coordinatorOption(
