@@ -272,7 +272,7 @@ export class Bisection {
       const g = this.dag.goods.findIndex((_, i) => !skipped[n + i]);
       if (g >= 0) consider(n + g, score(n + g));
       if (bestKey < 0 || bestScore < this.options.minGain) return undefined;
-      if (counts.size === 0 && bestKey < n && n <= LOOKAHEAD_MAX_N) return this.lookahead(gains, b, bestKey, bestScore);
+      if (counts.size === 0 && bestKey < n && n <= LOOKAHEAD_MAX_N && this.index.numChains > 1) return this.lookahead(gains, b, bestKey, bestScore);
       return bestKey;
     };
     return { score, best };
@@ -283,6 +283,7 @@ export class Bisection {
    * how well the next step can split what is left: git bisect takes the first it finds. With
    * nothing in flight, the near-best few are compared by their gain plus the expected best gain
    * of the step after (each outcome read as clean), which on merge-heavy histories saves probes.
+   * (A single chain needs none: halving is optimal there.)
    */
   private lookahead(gains: Float64Array, b: Float64Array, first: number, firstScore: number): number {
     const n = this.index.n;
