@@ -5,7 +5,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InfraError } from '../shared/errors.js';
 
 export interface ManagedProcess {
@@ -32,11 +33,15 @@ export function spawnManaged(name: string, program: string, args: string[], logD
   return { name, child, logFile, stop };
 }
 
-/** This program again, with other arguments (works from dist/ and under tsx alike). */
+/** The CLI's entry point next to this file: main.ts under tsx, main.js in dist/. */
+const CLI_MAIN = fileURLToPath(new URL(`./main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+
+/**
+ * The CLI again, with other arguments (works from dist/ and under tsx alike). Not process.argv[1]:
+ * a script that calls startLocalFarm (the demos, the benchmarks) would start itself again.
+ */
 export function selfCommand(args: string[]): { program: string; args: string[] } {
-  const script = process.argv[1];
-  if (!script) throw new Error('cannot tell which script is running');
-  return { program: process.execPath, args: [...process.execArgv, script, ...args] };
+  return { program: process.execPath, args: [...process.execArgv, CLI_MAIN, ...args] };
 }
 
 export function natsServerInstalled(): boolean {
