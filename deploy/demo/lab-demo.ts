@@ -17,7 +17,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildSpec, followJob, submitJob, withClient } from '../../cli/actions/jobs.js';
 import { startLocalFarm } from '../../cli/actions/farm.js';
@@ -29,10 +28,6 @@ import { makeHistory } from '../lab/history/generate.js';
 import { LAB_DIR, labRecipe } from '../lab/job.js';
 
 const pexec = promisify(execFile);
-// startLocalFarm starts the coordinator and agents as `process.argv[1] coordinator|agent ...`
-// (cli/local-processes.ts selfCommand): from a script other than the CLI that would start this
-// script again. Point it at the CLI.
-process.argv[1] = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -15,7 +15,6 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildSpec, followJob, submitJob } from '../../cli/actions/jobs.js';
 import { startLocalFarm } from '../../cli/actions/farm.js';
@@ -28,10 +27,6 @@ import { detectAccel } from '../../agent/kernel/accel.js';
 import { freePort } from '../helpers/farm.js';
 
 const pexec = promisify(execFile);
-// startLocalFarm starts the coordinator and agents as `process.argv[1] coordinator|agent ...`
-// (cli/local-processes.ts selfCommand): from a script other than the CLI that would start this
-// script again. Point it at the CLI.
-process.argv[1] = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
 const KIND = process.env.BENCH_KIND ?? 'null-deref';
 const COMMITS = Number(process.env.BENCH_COMMITS ?? 200);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
