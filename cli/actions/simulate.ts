@@ -203,7 +203,11 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
   if (pool.length === 0) for (let i = 0; i < n; i++) pool.push(i);
   const rand = prng(c.seed);
   const culprits = Array.from({ length: c.trials }, () => explicit ?? pool[Math.floor(rand() * pool.length)]!);
-  const trialOpts = (t: number) => ({ parallel: c.parallel, runs: c.runs, repro: c.repro, falseCrash: c.falseCrash, seed: hash32(c.seed, t), ...(options.engine ? { engine: options.engine } : {}) });
+  // Drawn culprits are never merges, and the engine's prior says so (merge weight 0), as a job's
+  // prior may weight commits; a planted --culprit keeps the default prior.
+  const drawnFromNonMerges = explicit === undefined && pool.length < n;
+  const engine: Partial<EngineOptions> = { ...(drawnFromNonMerges ? { mergeWeight: 0 } : {}), ...options.engine };
+  const trialOpts = (t: number) => ({ parallel: c.parallel, runs: c.runs, repro: c.repro, falseCrash: c.falseCrash, seed: hash32(c.seed, t), engine });
   const total = c.trials * (c.baseline ? 2 : 1);
   let done = 0;
   const ours: TrialRow[] = [];

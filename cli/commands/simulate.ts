@@ -25,8 +25,9 @@ export function registerSimulate(program: Command): void {
     .addHelpText(
       'after',
       `
-With one agent the bad commit is taken on trust, as git bisect does; with more, the first round
-also confirms it. The engine is told Q and EPS as its starting estimates and re-estimates them.
+With one agent the bad and good commits are taken on trust, as git bisect does; with more, the
+first round also confirms the bad one. The engine is told Q and EPS as starting estimates (it
+re-estimates them), and that drawn culprits are never merges.
 
 Examples:
   multisect simulate --linear 7562 --trials 50 --parallel 7

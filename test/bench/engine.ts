@@ -6,7 +6,7 @@
  * trials for the Q=0.3 accuracy and runs targets; fewer (printed) for the slow parts: Q=0.1
  * (~60 probes a trial), the K=8 figures, and the real git bisect (a few dozen git processes a
  * trial). --quick divides them further (for a
- * smoke run; the figures are then noisier).
+ * smoke run; the figures are then noisier). --only linear|merge|flaky|speed runs one section.
  */
 import { performance } from 'node:perf_hooks';
 import { simulate, type SimulateReport } from '../../cli/actions/simulate.js';
@@ -18,6 +18,9 @@ import type { CandidateDag } from '../../coordinator/engine/types.js';
 import { makeRepo } from '../helpers/git-repo.js';
 
 const quick = process.argv.includes('--quick');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+const run = (name: string) => only === undefined || only === name;
 const scale = (n: number) => (quick ? Math.max(5, Math.ceil(n / 5)) : n);
 const results: { target: string; figure: string; pass: boolean }[] = [];
 const started = performance.now();
@@ -43,20 +46,22 @@ function line(label: string, r: SimulateReport): void {
 }
 
 // 1. Clean verdicts on --linear 7562: max rounds <= ceil(log_{K+1} 7562).
-section('clean verdicts, linear history of 7562 commits: max rounds vs ceil(log_{K+1} n)');
 const linearTrials: Record<number, number> = { 1: 150, 3: 80, 7: 60, 15: 30, 31: 20 };
-for (const k of [1, 3, 7, 15, 31]) {
+if (run('linear')) section('clean verdicts, linear history of 7562 commits: max rounds vs ceil(log_{K+1} n)');
+for (const k of run('linear') ? [1, 3, 7, 15, 31] : []) {
   const r = await simulate({ linear: 7562, trials: scale(linearTrials[k]!), parallel: k, seed: 7 });
   line(`K=${k}`, r);
   check(`linear 7562, K=${k}: max rounds <= ${r.bound}`, `max ${r.summary.maxRounds} over ${r.summary.trials} trials (mean ${r.summary.meanRounds.toFixed(2)}, accuracy ${r.summary.accuracy})`, r.summary.maxRounds <= r.bound && r.summary.accuracy === 1);
 }
 
 // 2. Merge-heavy history (a real repository): K=1 vs the real git bisect; K=7 rounds.
+if (run('merge')) {
 section('clean verdicts, kernel-like history (2000 commits, 240 merges, real git repository)');
 const repo = await makeRepo({ commits: 2000, merges: 240, seed: 5 });
 try {
-  const gitTrials = scale(20);
-  console.log(`  (${gitTrials} trials against the real git bisect run: each costs a few dozen git processes)`);
+  const gitTrials = scale(30);
+  console.log(`  (${gitTrials} trials against the real git bisect run: each costs a few dozen git processes;`);
+  console.log(`   culprits are drawn among non-merge commits and the engine's prior says so: merge weight 0)`);
   const r1 = await simulate({ repo: repo.dir, bad: repo.bad, good: [repo.good], trials: gitTrials, seed: 11, parallel: 1, baseline: 'git-bisect' });
   line('K=1', r1);
   check('merge-heavy, K=1: mean probes <= git bisect', `${r1.summary.meanProbes.toFixed(2)} vs ${r1.baseline!.summary.meanProbes.toFixed(2)} (accuracy ${r1.summary.accuracy} vs ${r1.baseline!.summary.accuracy})`, r1.summary.meanProbes <= r1.baseline!.summary.meanProbes && r1.summary.accuracy === 1);
@@ -66,8 +71,10 @@ try {
 } finally {
   await repo.dispose();
 }
+}
 
 // 3. Flaky reproducer on 3500 commits vs syzkaller's rule.
+if (run('flaky')) {
 section('flaky reproducer, linear history of 3500 commits, EPS=0.02, R=10, vs syzkaller');
 const flaky = { linear: 3500, falseCrash: 0.02, runs: 10, baseline: 'syzkaller' as const };
 const q3 = await simulate({ ...flaky, repro: 0.3, trials: scale(500), seed: 21, parallel: 1 });
@@ -83,8 +90,10 @@ const k8a = await simulate({ ...flaky, repro: 0.3, trials: scale(100), seed: 23,
 line('Q=0.3, K=8 (figures only)', k8a);
 const k8b = await simulate({ ...flaky, repro: 0.1, trials: scale(40), seed: 24, parallel: 8 });
 line('Q=0.1, K=8 (figures only)', k8b);
+}
 
 // 4. Speed on 100,000 commits with merges.
+if (run('speed')) {
 section('speed: 100,000-commit kernel-like DAG');
 let t = performance.now();
 const big = mergeHeavyDag({ commits: 100_001, seed: 31 });
@@ -143,6 +152,7 @@ for (const [label, opts] of [
   const t1 = performance.now();
   const many = b.proposeMany([], 16);
   console.log(`  (joint placement, proposeMany(16) when 16 agents are free at once: ${(performance.now() - t1).toFixed(0)} ms, ${many.length} probes)`);
+}
 }
 
 section('summary');
