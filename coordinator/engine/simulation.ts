@@ -49,14 +49,16 @@ export function containsMask(index: DagIndex, culprit: number): Uint8Array {
 
 /**
  * The engine's default options for a simulation: it is told the nominal Q and EPS as starting
- * estimates (holding them as worth 20 runs: a user who states Q knows the reproducer), and with
+ * estimates (holding them as worth 200 runs: a user who states Q knows the reproducer; with a weak prior
+ * and a few unlucky false crashes the belief can settle on a low q and dwell near a false boundary), and with
  * one agent it takes the bad and good commits on trust like git bisect (no "not in range"
  * hypothesis); with more, confirming the bad commit costs a slot, not a round.
  */
 export function simulationEngineOptions(o: TrialOptions): Partial<EngineOptions> {
   return {
     repro: o.repro,
-    reproWeight: 20,
+    reproWeight: 200,
+    falseCrashWeight: 200,
     falseCrash: Math.min(o.falseCrash, o.repro / 2),
     runsPerProbe: o.runs,
     confirmBad: o.parallel > 1,
