@@ -37,7 +37,7 @@ export interface Proc {
   output(): string;
   /** Resolves with the exit code (or signal name). */
   exited: Promise<number | string>;
-  kill(signal?: NodeJS.Signals): Promise<number | string>;
+  kill(signal?: NodeJS.Signals, graceMs?: number): Promise<number | string>;
 }
 
 /**
@@ -65,9 +65,9 @@ export function startProc(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?:
     child,
     output: () => out,
     exited,
-    kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
+    kill: async (signal: NodeJS.Signals = 'SIGTERM', graceMs = 20_000) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
       const r = await exited;
       clearTimeout(t);
       return r;
@@ -186,7 +186,8 @@ export async function startTestFarm(options: TestFarmOptions): Promise<TestFarm>
       return p;
     },
     async dispose() {
-      await Promise.all([...farm.agents.values()].map((a) => a.kill('SIGKILL')));
+      // SIGTERM first: an agent then kills its VMs and builds (SIGKILL would orphan them).
+      await Promise.all([...farm.agents.values()].map((a) => a.kill('SIGTERM', 5000)));
       await Promise.all(farm.coordinators.filter(Boolean).map((c) => c.kill('SIGKILL')));
       if (!options.external) await nats.dispose();
       await rm(stateDir, { recursive: true, force: true });
