@@ -499,9 +499,14 @@ export class JobManager {
 
   private schedulePass(): void {
     const now = Date.now();
+    const free = this.deps.registry.freeSlots(now);
     const exhausted = new Set<string>();
-    for (const free of this.deps.registry.freeSlots(now)) {
-      const kinds = free.agent.info.recipeKinds;
+    // Bisection probes planned jointly for the slots free in this pass (the engine places k
+    // probes together better than k greedy picks), handed out one by one as jobs take turns.
+    const planned = new Map<string, string[]>();
+    for (let i = 0; i < free.length; i++) {
+      const slot = free[i]!;
+      const kinds = slot.agent.info.recipeKinds;
       for (;;) {
         const candidates = [...this.running.values()].filter(
           (rt) =>
@@ -512,19 +517,19 @@ export class JobManager {
         const id = pickJob(candidates.map((c) => ({ id: c.job.id, inFlight: c.inFlight.size, lastServedMs: c.lastServedMs, createdMs: c.job.createdMs })));
         if (!id) break;
         const rt = this.running.get(id)!;
-        const commit = this.nextCommit(rt);
+        const commit = this.nextCommit(rt, planned, free.length - i);
         if (!commit) {
           exhausted.add(id);
           continue;
         }
-        this.assign(rt, free.agent, free.slot, commit, now);
+        this.assign(rt, slot.agent, slot.slot, commit, now);
         break;
       }
     }
   }
 
   /** What the job wants tested next, in its current phase. */
-  private nextCommit(rt: JobRuntime): string | undefined {
+  private nextCommit(rt: JobRuntime, planned: Map<string, string[]>, slotsLeft: number): string | undefined {
     const inFlight = [...rt.inFlight.values()].map((p) => p.commit);
     switch (rt.phase) {
       case 'release-walk': {
@@ -537,8 +542,16 @@ export class JobManager {
         const v = rt.verify!;
         return [v.culprit, ...v.parents].find((c) => !inFlight.includes(c) && !this.verificationOf(rt, c));
       }
-      default:
-        return rt.engine!.propose(inFlight);
+      default: {
+        let queue = planned.get(rt.job.id);
+        if (!queue) {
+          const cap = rt.job.spec?.policy?.parallelismCap || Infinity;
+          const count = Math.max(1, Math.min(slotsLeft, cap - rt.inFlight.size));
+          queue = count > 1 ? rt.engine!.proposeMany(inFlight, count) : [rt.engine!.propose(inFlight)].filter((c): c is string => c !== undefined);
+          planned.set(rt.job.id, queue);
+        }
+        return queue.shift();
+      }
     }
   }
 
