@@ -81,6 +81,17 @@ export interface JobManagerDeps {
 /** Verification rounds before a job ends anyway (a culprit that keeps moving is reported as is). */
 const MAX_VERIFY_ROUNDS = 2;
 
+/**
+ * What the operator says of the reproducer becomes a strong prior (worth 200 runs, as
+ * `multisect simulate` does); unsaid, the engine's weak defaults let the verdicts speak.
+ */
+function reproducerPrior(policy: JobSpec['policy']): Record<string, number> {
+  const prior: Record<string, number> = {};
+  if (policy?.reproRate) Object.assign(prior, { repro: Math.min(policy.reproRate, 0.999), reproWeight: 200 });
+  if (policy?.reproRate === 1 || policy?.falseCrashRate) Object.assign(prior, { falseCrash: Math.max(policy?.falseCrashRate ?? 0, 0.0001), falseCrashWeight: 200 });
+  return prior;
+}
+
 export function newJobId(): string {
   return `j${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
@@ -186,6 +197,7 @@ export class JobManager {
       confidenceTarget: spec.policy?.confidenceTarget ?? 0.99,
       seed: Number(spec.policy?.seed ?? 0) || 1,
       runsPerProbe: spec.policy?.runsPerProbe || 1,
+      ...reproducerPrior(spec.policy),
     });
     rt.job.badHash = dag.hashes[dag.bad]!;
     rt.job.goodHashes = dag.goods;

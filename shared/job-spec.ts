@@ -96,6 +96,11 @@ export function compileJobSpec(input: JobSpec): JobSpec {
   if (policy.crashMatch === CrashMatch.CRASH_MATCH_SAME && policy.originalTitles.length === 0) {
     throw new InvalidJobError('policy.original_titles', 'crash matching "same" needs the original crash title(s)');
   }
+  if (!(policy.reproRate >= 0 && policy.reproRate <= 1)) throw new InvalidJobError('policy.repro_rate', `must be from 0 to 1, got ${policy.reproRate}`);
+  if (!(policy.falseCrashRate >= 0 && policy.falseCrashRate < 0.5)) throw new InvalidJobError('policy.false_crash_rate', `must be from 0 to 0.5 (exclusive), got ${policy.falseCrashRate}`);
+  if (policy.reproRate && policy.falseCrashRate >= policy.reproRate) {
+    throw new InvalidJobError('policy.false_crash_rate', `must be below the reproducer's rate (${policy.reproRate})`, { hint: 'a crash must be likelier with the bug than without it' });
+  }
   if (policy.originalTitles.length > SPEC_LIMITS.maxTitles) throw new InvalidJobError('policy.original_titles', `at most ${SPEC_LIMITS.maxTitles}`);
   spec.policy = policy;
   if (spec.title.length > 512) throw new InvalidJobError('title', 'at most 512 characters');

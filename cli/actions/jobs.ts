@@ -32,6 +32,10 @@ export interface BisectInput {
   verifyRuns?: number;
   /** Without a good commit: the oldest release tag to try. */
   oldestRelease?: string;
+  /** The reproducer's crash rate on affected commits (1 = deterministic); unknown when unset. */
+  repro?: number;
+  /** The rate of unrelated crashes; unknown when unset. */
+  falseCrash?: number;
 }
 
 /** Turn command-line values into a checked job spec (fails before any network call). */
@@ -75,6 +79,8 @@ export function buildSpec(i: BisectInput, cwd = process.cwd()): JobSpec {
       skipVerification: i.verify === false,
       verificationRuns: i.verifyRuns ?? 0,
       oldestRelease: i.oldestRelease ?? '',
+      reproRate: i.repro ?? 0,
+      falseCrashRate: i.falseCrash ?? 0,
     },
   });
   try {

@@ -36,6 +36,8 @@ export function registerJobs(program: Command): void {
       .option('--first-parent', 'follow only the first parent of merges')
       .option('--no-verify', 'do not re-test the culprit and its parents before the job ends')
       .option('--verify-runs <n>', 'runs per commit when verifying (default: twice --runs)')
+      .option('--repro <q>', 'how often the reproducer crashes an affected commit, if known (1 = always)')
+      .option('--false-crash <eps>', 'how often an unaffected commit crashes anyway, if known')
       .option('--oldest-release <tag>', 'without --good: the oldest release tag (vX.Y) to walk back to')
       .option('--no-wait', 'submit and print the job id without following it')
       .option('--json', 'print JSON')
@@ -72,6 +74,8 @@ Example:
         verify: Boolean(o.verify),
         verifyRuns: o.verifyRuns ? parseIntFlag('--verify-runs', o.verifyRuns) : undefined,
         oldestRelease: o.oldestRelease,
+        repro: o.repro === undefined ? undefined : parseNumberFlag('--repro', o.repro),
+        falseCrash: o.falseCrash === undefined ? undefined : parseNumberFlag('--false-crash', o.falseCrash),
       });
       const job = await submitJob(o.coordinator, spec);
       if (!o.wait) {

@@ -4,7 +4,7 @@
  * its ratio to K = 1, the rounds (longest chain of probes each started after the one before it
  * ended), and coordinator overhead = (wall - rounds x T) / wall.
  *
- *   npx tsx test/bench/mesh.ts            (BENCH_T=seconds, BENCH_COMMITS=n, BENCH_K=1,2,4,8)
+ *   npx tsx test/bench/mesh.ts   (BENCH_T=seconds, BENCH_COMMITS=n, BENCH_K=1,2,4,8, BENCH_VERIFY=1)
  */
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,9 @@ import { freePort } from '../helpers/farm.js';
 const T = Number(process.env.BENCH_T ?? 1);
 const COMMITS = Number(process.env.BENCH_COMMITS ?? 2000);
 const KS = (process.env.BENCH_K ?? '1,2,4,8').split(',').map(Number);
+// The bisection alone by default (a deterministic test, no verification round): BENCH_VERIFY=1
+// adds the verification of the culprit and its parents that jobs do by default.
+const VERIFY = process.env.BENCH_VERIFY === '1';
 
 interface Row {
   k: number;
@@ -54,14 +57,14 @@ try {
   const test = join(work, 'test.sh');
   await writeFile(test, `#!/bin/sh\nsleep ${T}\n[ -e BUG ] && exit 1\nexit 0\n`);
   await chmod(test, 0o755);
-  process.stdout.write(`mesh benchmark: ${history.commits} commits (${history.merges} merges), test sleeps ${T}s, clean verdicts\n`);
+  process.stdout.write(`mesh benchmark: ${history.commits} commits (${history.merges} merges), test sleeps ${T}s, clean verdicts (--repro 1), verification ${VERIFY ? 'on' : 'off'}\n`);
   for (const k of KS) {
     const listen = `127.0.0.1:${await freePort()}`;
     const farm = await startLocalFarm({ agents: k, slots: 1, stateDir: join(work, `state-${k}`), listen });
     try {
       const events: JobEvent[] = [];
       const start = Date.now();
-      const job = await submitJob(listen, buildSpec({ repo: history.dir, bad: history.bad, goods: [history.good], test }));
+      const job = await submitJob(listen, buildSpec({ repo: history.dir, bad: history.bad, goods: [history.good], test, repro: 1, verify: VERIFY }));
       const final = await followJob(listen, job.id, (ev) => events.push(ev));
       const wallS = (Date.now() - start) / 1000;
       const r = rounds(events);
