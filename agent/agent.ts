@@ -28,6 +28,7 @@ import { runProbe, type ProbeRunnerDeps } from './probe-runner.js';
 import { ScriptRecipe } from './recipes/script.js';
 import type { Recipe } from './recipes/types.js';
 import { Workspace } from './workspace.js';
+import { sleep } from '../shared/sleep.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -279,14 +280,4 @@ export class Agent {
     }
     return this.closing;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
 }

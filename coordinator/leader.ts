@@ -21,6 +21,7 @@
  */
 import type { KV, KvEntry } from 'nats';
 import type { Logger } from 'pino';
+import { sleep } from '../shared/sleep.js';
 
 export interface LeaderLeaseOptions {
   kv: KV;
@@ -163,14 +164,4 @@ export class LeaderLease {
       this.o.logger.warn({ err: (err as Error).message }, 'leader lease not released; a standby waits for its ttl');
     });
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
 }

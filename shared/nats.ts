@@ -177,6 +177,10 @@ export async function ensureStore(nc: NatsConnection, options: StoreOptions = {}
   const js = nc.jetstream();
   const jobs = await js.views.kv(names.jobsBucket, { history: 1, replicas });
   const logs = await js.views.os(names.logsBucket, { replicas });
+  return storeOf(nc, js, jsm, names, jobs, logs);
+}
+
+function storeOf(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, names: StoreNames, jobs: KV, logs: ObjectStore): Store {
   return {
     nc,
     js,
@@ -198,16 +202,7 @@ async function bindStore(nc: NatsConnection, jsm: JetStreamManager, names: Store
   const js = nc.jetstream();
   const jobs = await js.views.kv(names.jobsBucket, { bindOnly: true });
   const logs = await js.views.os(names.logsBucket);
-  return {
-    nc,
-    js,
-    jsm,
-    names,
-    jobs,
-    logs,
-    verdictSubject: (jobId) => `${names.verdictSubject}.${jobId}`,
-    eventSubject: (jobId) => `${names.eventSubject}.${jobId}`,
-  };
+  return storeOf(nc, js, jsm, names, jobs, logs);
 }
 
 /** The KV bucket coordinators elect their leader in (coordinator/leader.ts). */
