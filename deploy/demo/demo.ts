@@ -7,9 +7,9 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSpec, followJob, submitJob, withClient } from '../../cli/actions/jobs.js';
+import { buildSpec } from '../../cli/actions/jobs.js';
 import { startLocalFarm } from '../../cli/actions/farm.js';
-import { eventLine, jobText } from '../../cli/render.js';
+import { runDemoJob } from './run-job.js';
 import { JobState } from '../../shared/proto.js';
 import { makeHistory } from './history.js';
 
@@ -45,19 +45,9 @@ try {
 
   say('== bisecting');
   const spec = buildSpec({ repo: history.dir, bad: history.bad, goods: [history.good], test, runs: 1 });
-  const job = await submitJob(listen, spec);
-  say(`   job ${job.id}: ${job.candidatesTotal} candidates, ${agents} agents`);
-  const started = Date.now();
-  const final = await followJob(listen, job.id, (ev) => {
-    if (ev.kind === 'verdict' || ev.kind === 'probe-started') say(`   ${eventLine(ev)}`);
-  });
-  const log = await withClient(listen, (c) => c.getLog(job.id));
-  say('\n== the bisection log');
-  say(log.text);
-  say('== the result');
-  say(jobText(final));
+  const { final, wallS } = await runDemoJob(listen, spec, agents, say);
   const right = final.result?.culprit?.hash === history.culprit;
-  say(`\nplanted: ${history.culprit}\nfound:   ${final.result?.culprit?.hash ?? '(none)'}  ${right ? 'RIGHT' : 'WRONG'}; wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  say(`\nplanted: ${history.culprit}\nfound:   ${final.result?.culprit?.hash ?? '(none)'}  ${right ? 'RIGHT' : 'WRONG'}; wall time ${wallS.toFixed(1)} s`);
   await farm.stop();
   stop = undefined;
   process.exitCode = right && final.state === JobState.JOB_STATE_SUCCEEDED ? 0 : 1;

@@ -18,9 +18,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildSpec, followJob, submitJob, withClient } from '../../cli/actions/jobs.js';
+import { buildSpec, withClient } from '../../cli/actions/jobs.js';
 import { startLocalFarm } from '../../cli/actions/farm.js';
-import { eventLine, jobText } from '../../cli/render.js';
+import { runDemoJob } from './run-job.js';
 import { compileJobSpec } from '../../shared/job-spec.js';
 import { JobState } from '../../shared/proto.js';
 import { BUG_FUNCTION, isBugKind } from '../lab/history/bugs.js';
@@ -82,20 +82,10 @@ try {
   say(`== bisecting with the kernel recipe (build the module, boot ${setup.release} in qemu, run the reproducer, ${runs} run(s) per probe)`);
   const base = buildSpec({ repo: history.repo, bad: history.badHash, goods: [history.goodHash], recipe: 'kernel', runs, title: `lab ${kind}` });
   const spec = compileJobSpec({ ...base, recipe: labRecipe({ kernel: setup.kernel, cache: setup.cache, memoryMb: 256, noOutputTimeoutS: 60, totalTimeoutS: 240 }) });
-  const job = await submitJob(listen, spec);
-  say(`   job ${job.id}: ${job.candidatesTotal} candidates, ${agents} agents`);
-  const started = Date.now();
-  const final = await followJob(listen, job.id, (ev) => {
-    if (ev.kind === 'verdict' || ev.kind === 'probe-started') say(`   ${eventLine(ev)}`);
-  });
-  const log = await withClient(listen, (c) => c.getLog(job.id));
-  say('\n== the bisection log');
-  say(log.text);
-  say('== the result');
-  say(jobText(final));
+  const { final, wallS } = await runDemoJob(listen, spec, agents, say);
   const crashKey = final.result?.crashLogKey;
   if (crashKey) {
-    const consoleLog = (await withClient(listen, (c) => c.getLog(job.id, '', crashKey))).text;
+    const consoleLog = (await withClient(listen, (c) => c.getLog(final.id, '', crashKey))).text;
     const lines = consoleLog.split('\n');
     const at = lines.findIndex((l) => /BUG: |WARNING: |general protection fault|list_(add|del) corruption|blocked for more than/.test(l));
     if (at >= 0) {
@@ -109,7 +99,7 @@ try {
     }
   }
   const right = final.result?.culprit?.hash === history.culprit;
-  say(`\nplanted: ${history.culprit}\nfound:   ${final.result?.culprit?.hash ?? '(none)'}  ${right ? 'RIGHT' : 'WRONG'}; wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  say(`\nplanted: ${history.culprit}\nfound:   ${final.result?.culprit?.hash ?? '(none)'}  ${right ? 'RIGHT' : 'WRONG'}; wall time ${wallS.toFixed(1)} s`);
   await farm.stop();
   stop = undefined;
   process.exitCode = right && final.state === JobState.JOB_STATE_SUCCEEDED ? 0 : 1;
