@@ -42,6 +42,8 @@ export interface SimulateOptions {
   /** EPS: crash rate of any run (default 0). */
   falseCrash?: number;
   firstParent?: boolean;
+  /** cause (default): the planted commit brings the crash; fix: it ends it (goods crash, bad does not). */
+  mode?: 'cause' | 'fix';
   baseline?: BaselineName;
   /** Engine option overrides (tests and benchmarks). */
   engine?: Partial<EngineOptions>;
@@ -72,6 +74,7 @@ export interface Summary {
 export interface SimulateReport {
   source: string;
   candidates: number;
+  mode: 'cause' | 'fix';
   parallel: number;
   runs: number;
   repro: number;
@@ -118,6 +121,9 @@ export function compileSimulateOptions(o: SimulateOptions): Compiled {
   if (falseCrash >= repro) throw new InvalidOptionError('--false-crash', `must be below --repro (${repro})`);
   const clean = repro === 1 && falseCrash === 0;
   const runs = positiveInt('--runs', o.runs ?? (clean ? 1 : 10), { max: 10_000 });
+  const mode = o.mode ?? 'cause';
+  if (mode !== 'cause' && mode !== 'fix') throw new InvalidOptionError('--mode', `must be cause or fix, got ${JSON.stringify(mode)}`);
+  if (mode === 'fix' && o.baseline !== undefined) throw new InvalidOptionError('--mode', 'the baselines bisect causes only: drop --baseline with --mode fix');
   if (o.baseline !== undefined && o.baseline !== 'git-bisect' && o.baseline !== 'syzkaller') {
     throw new InvalidOptionError('--baseline', `must be git-bisect or syzkaller, got ${JSON.stringify(o.baseline)}`);
   }
@@ -133,6 +139,7 @@ export function compileSimulateOptions(o: SimulateOptions): Compiled {
     trials,
     seed,
     parallel,
+    mode,
     runs,
     repro,
     falseCrash,
@@ -207,7 +214,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
   // prior may weight commits; a planted --culprit keeps the default prior.
   const drawnFromNonMerges = explicit === undefined && pool.length < n;
   const engine: Partial<EngineOptions> = { ...(drawnFromNonMerges ? { mergeWeight: 0 } : {}), ...options.engine };
-  const trialOpts = (t: number) => ({ parallel: c.parallel, runs: c.runs, repro: c.repro, falseCrash: c.falseCrash, seed: hash32(c.seed, t), engine });
+  const trialOpts = (t: number) => ({ parallel: c.parallel, runs: c.runs, repro: c.repro, falseCrash: c.falseCrash, seed: hash32(c.seed, t), mode: c.mode, engine });
   const total = c.trials * (c.baseline ? 2 : 1);
   let done = 0;
   const ours: TrialRow[] = [];
@@ -219,6 +226,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
     source: c.repo !== undefined ? `${c.repo} ${c.bad} --not ${c.good.join(' ')}${c.firstParent ? ' (first parent)' : ''}` : `linear history of ${n} commits`,
     candidates: n,
     parallel: c.parallel,
+    mode: c.mode,
     runs: c.runs,
     repro: c.repro,
     falseCrash: c.falseCrash,

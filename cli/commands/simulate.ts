@@ -20,6 +20,7 @@ export function registerSimulate(program: Command): void {
     .option('--repro <q>', 'Q: chance that a run on a commit with the culprit crashes (default 1)')
     .option('--false-crash <eps>', 'EPS: chance that any run crashes anyway (default 0)')
     .option('--first-parent', 'follow only first parents (merges stand for their branch)')
+    .option('--mode <mode>', 'cause (the planted commit brings the crash) or fix (it ends it)', 'cause')
     .option('--baseline <name>', 'also run git-bisect (the real one; --repo, clean verdicts) or syzkaller (its per-commit rule) on the same culprits')
     .option('--json', 'print every trial and the summaries as JSON')
     .addHelpText(
@@ -50,6 +51,7 @@ Examples:
           repro: num('--repro', o.repro, false),
           falseCrash: num('--false-crash', o.falseCrash, false),
           firstParent: Boolean(o.firstParent),
+          mode: o.mode,
           baseline: o.baseline as BaselineName | undefined,
           onTrial: o.json || !process.stderr.isTTY ? undefined : (done, total) => process.stderr.write(`\r${done}/${total} trials`),
         });

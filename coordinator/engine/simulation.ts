@@ -21,6 +21,8 @@ export interface TrialOptions {
   /** Crash rate on any run (EPS). */
   falseCrash: number;
   seed: number;
+  /** cause (default) or fix: in fix mode the commits that contain the planted one stop crashing. */
+  mode?: 'cause' | 'fix';
   /** Give up after this many rounds (default 2000). */
   maxRounds?: number;
   /** Engine option overrides. */
@@ -65,6 +67,7 @@ export function simulationEngineOptions(o: TrialOptions): Partial<EngineOptions>
     // Taken on trust (one agent): bad crashes and good does not, as git bisect believes.
     ...(o.parallel > 1 ? {} : { notInRange: 0 }),
     seed: o.seed,
+    mode: o.mode ?? 'cause',
     ...o.engine,
   };
 }
@@ -100,7 +103,9 @@ export function runEngineTrial(dag: CandidateDag, culprit: number, o: TrialOptio
     rounds++;
     for (const c of inFlight) {
       const key = keyOf.get(c);
-      const affected = key !== undefined && key < n && contains[key] === 1;
+      const contained = key !== undefined && key < n && contains[key] === 1;
+      // Cause: a commit with the culprit crashes. Fix: a commit without the fix still crashes.
+      const affected = o.mode === 'fix' ? !contained : contained;
       const crashes = binomial(rand, o.runs, affected ? pIn : o.falseCrash);
       b.apply({ probeId: `p${seq++}`, commit: c, runs: o.runs, crashes });
       probes++;
