@@ -8,6 +8,21 @@ import { securityFrom, withTlsOptions, type TlsFlags } from '../client.js';
 import { env } from '../env.js';
 import { collect, runCommand } from '../run.js';
 
+/** Resolves at the first SIGINT/SIGTERM; a second one exits at once. */
+function firstSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (seen) process.exit(130);
+      seen = true;
+      process.stderr.write(`\n${sig}: stopping...\n`);
+      resolve(sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
 /** Run until SIGINT/SIGTERM, then call `close` once; a second signal exits at once. */
 function untilSignal(close: () => Promise<void>): Promise<void> {
   return new Promise((resolve) => {
@@ -48,31 +63,35 @@ export function registerFarm(program: Command): void {
         const security = securityFrom('the coordinator', o as TlsFlags);
         const nats = o.nats.length ? o.nats : [env.nats() ?? 'nats://127.0.0.1:4222'];
         const logger = createLogger({ level: o.logLevel, base: { role: 'coordinator' } });
-        const coordinator = await startCoordinator({
-          listen: o.listen,
-          nats,
-          advertiseNats: o.advertiseNats,
-          stateDir: o.stateDir ?? join(env.stateDir() ?? defaultStateDir(), 'coordinator'),
-          leaseMs: parseNumberFlag('--lease', o.lease) * 1000,
-          namespace: o.namespace,
-          replicas: parseIntFlag('--replicas', o.replicas),
-          instanceId: o.instanceId,
-          leaderTtlMs: parseNumberFlag('--leader-ttl', o.leaderTtl) * 1000,
-          security,
-          logger,
-        });
-        process.stderr.write(`coordinator serving on ${coordinator.address}\n`);
-        let lostReason: string | undefined;
-        await Promise.race([
-          untilSignal(() => coordinator.close()),
-          coordinator.lost.then((reason) => {
-            lostReason = reason;
-          }),
-        ]);
-        if (lostReason !== undefined) {
-          // Exit so the supervisor (systemd Restart=always) starts it again, as a standby.
-          process.stderr.write(`leadership lost (${lostReason}); exiting\n`);
-          process.exit(75);
+        const signalled = firstSignal();
+        // Leadership can be lost (a NATS outage longer than the lease, a partition): the process
+        // then stands by again in place and takes the lease back when it can, instead of
+        // relying on a supervisor to restart it.
+        for (;;) {
+          const coordinator = await Promise.race([
+            startCoordinator({
+              listen: o.listen,
+              nats,
+              advertiseNats: o.advertiseNats,
+              stateDir: o.stateDir ?? join(env.stateDir() ?? defaultStateDir(), 'coordinator'),
+              leaseMs: parseNumberFlag('--lease', o.lease) * 1000,
+              namespace: o.namespace,
+              replicas: parseIntFlag('--replicas', o.replicas),
+              instanceId: o.instanceId,
+              leaderTtlMs: parseNumberFlag('--leader-ttl', o.leaderTtl) * 1000,
+              security,
+              logger,
+            }),
+            signalled.then(() => undefined),
+          ]);
+          if (!coordinator) return; // stopped while standing by
+          process.stderr.write(`coordinator serving on ${coordinator.address}\n`);
+          const lost = await Promise.race([signalled.then(() => undefined), coordinator.lost]);
+          if (lost === undefined) {
+            await coordinator.close();
+            return;
+          }
+          process.stderr.write(`leadership lost (${lost}); standing by to take it back\n`);
         }
       }),
     );

@@ -127,18 +127,21 @@ describe('the mesh, end to end', { timeout: 600_000 }, () => {
     }
   });
 
-  it('survives a nats-server restart on the same store', async () => {
-    const farm = await startTestFarm({ agents: 3 });
+  it('survives a nats-server restart on the same store, longer than the leader lease', async () => {
+    // The coordinator loses its leader lease while NATS is away (ttl 2 s, outage 4 s) and must
+    // stand by and take it back by itself.
+    const farm = await startTestFarm({ agents: 3, leaderTtlSeconds: 2 });
     try {
       const script = await makeTestScript({ sleepSeconds: 1 });
       const id = await submit(farm, history, script);
       await waitFor('verdicts', async () => (await jobJson(farm, id)).probesDone >= 2);
       await farm.nats.stop();
-      await new Promise((r) => setTimeout(r, 2000));
+      await new Promise((r) => setTimeout(r, 4000));
       await farm.nats.restart();
       const job = await waitDone(farm, id);
       assert.equal(job.state, 'succeeded');
       assert.equal(job.culprit?.hash, history.culprit);
+      assert.match(farm.coordinator.output(), /leadership lost \(.*\); standing by to take it back/);
     } finally {
       await farm.dispose();
     }
