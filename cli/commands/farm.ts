@@ -7,6 +7,7 @@ import { agentIdFor, defaultStateDir, startAgent, startCoordinator, startLocalFa
 import { securityFrom, withTlsOptions, type TlsFlags } from '../client.js';
 import { env } from '../env.js';
 import { collect, runCommand } from '../run.js';
+import { sleep } from '../../shared/sleep.js';
 
 /** Resolves at the first SIGINT/SIGTERM; a second one exits at once. */
 function firstSignal(): Promise<NodeJS.Signals> {
@@ -67,8 +68,8 @@ export function registerFarm(program: Command): void {
         // Leadership can be lost (a NATS outage longer than the lease, a partition): the process
         // then stands by again in place and takes the lease back when it can, instead of
         // relying on a supervisor to restart it.
-        for (;;) {
-          const coordinator = await Promise.race([
+        for (let attempt = 0; ; attempt++) {
+          const starting = Promise.race([
             startCoordinator({
               listen: o.listen,
               nats,
@@ -84,6 +85,17 @@ export function registerFarm(program: Command): void {
             }),
             signalled.then(() => undefined),
           ]);
+          let coordinator: Awaited<typeof starting>;
+          try {
+            coordinator = await starting;
+          } catch (err) {
+            // The first start reports its error; after a lost lease, NATS may still be
+            // recovering (a cluster electing stream leaders answers 503): try again.
+            if (attempt === 0) throw err;
+            logger.warn({ err: (err as Error).message }, 'could not stand by again yet; retrying');
+            await Promise.race([sleep(2000), signalled]);
+            continue;
+          }
           if (!coordinator) return; // stopped while standing by
           process.stderr.write(`coordinator serving on ${coordinator.address}\n`);
           const lost = await Promise.race([signalled.then(() => undefined), coordinator.lost]);
@@ -92,6 +104,7 @@ export function registerFarm(program: Command): void {
             return;
           }
           process.stderr.write(`leadership lost (${lost}); standing by to take it back\n`);
+          attempt = 0;
         }
       }),
     );

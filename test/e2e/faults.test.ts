@@ -123,6 +123,7 @@ describe('faults on a 3-server NATS cluster', { timeout: 900_000 }, () => {
       assert.ok(job.probesDone <= tested);
       console.log(`# nats kill: ${job.probesDone} verdicts counted, ${stored} stored, ${tested} test runs; finished ${Date.now() - killedAt} ms after the kill`);
     } finally {
+      if (process.env.DEBUG_FAULTS) console.log(farm.coordinator.output().split('\n').filter((l) => !/probe-progress|verdict applied/.test(l)).slice(-60).join('\n'));
       await farm.dispose();
       await cluster.nodes[1]!.restart();
       await cluster.waitReady();
