@@ -23,7 +23,11 @@ import {
 } from '../shared/proto.js';
 import { classifyOutput, titleMatchesPolicy } from './classify.js';
 import { compileAgentOptions, type AgentOptions, type AgentOptionsInput } from './options.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type VerdictPublisher } from './outbox.js';
+import { verdictPublisher } from './verdict-publisher.js';
+import { loadNatsUserKey } from './nats-key.js';
+import type { KeyPair } from '../shared/nats-jwt.js';
+import type { TlsFiles } from '../shared/tls.js';
 import { runProbe, type ProbeRunnerDeps } from './probe-runner.js';
 import { ScriptRecipe } from './recipes/script.js';
 import type { Recipe } from './recipes/types.js';
@@ -56,19 +60,32 @@ export class Agent {
   private client: AgentServiceClient | undefined;
   private nc: NatsConnection | undefined;
   private store: Store | undefined;
+  /** How `ensureNats` reached NATS: servers and TLS, reused by each verdict's connection. */
+  private natsServers: string[] = [];
+  private natsTlsFiles: { tls?: TlsFiles } = {};
   private loop: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly stop = new AbortController();
   private readonly logger: Logger;
   private readonly outbox: Outbox;
   private readonly runnerDeps: ProbeRunnerDeps;
+  private readonly publishVerdict: VerdictPublisher;
 
   private constructor(
     readonly options: AgentOptions,
     recipes: Map<string, Recipe>,
+    /** This agent's NATS user key (NATS JWT authentication mints credentials for it). */
+    private readonly natsKey: KeyPair,
   ) {
     this.logger = options.logger.child({ component: 'agent', agentId: options.id });
     this.outbox = new Outbox(join(options.stateDir, 'outbox'), this.logger);
+    this.publishVerdict = verdictPublisher({
+      store: () => this.store,
+      servers: () => this.natsServers,
+      tls: () => this.natsTlsFiles.tls,
+      key: () => this.natsKey,
+      name: `multisect-agent-${options.id}-verdict`,
+    });
     const perSlotCpus = Math.max(1, Math.floor(options.cpus / options.slots));
     const perSlotVms = Math.max(1, Math.floor(options.vmCapacity / options.slots));
     this.runnerDeps = {
@@ -90,7 +107,7 @@ export class Agent {
     const options = compileAgentOptions(input);
     const recipes = new Map<string, Recipe>();
     for (const r of [new ScriptRecipe(), ...extraRecipes]) if (options.recipeKinds.includes(r.kind)) recipes.set(r.kind, r);
-    return new Agent(options, recipes);
+    return new Agent(options, recipes, await loadNatsUserKey(options.stateDir));
   }
 
   get currentState(): AgentState {
@@ -146,6 +163,7 @@ export class Agent {
       compilers: [],
       recipeKinds: [...this.runnerDeps.recipes.keys()],
       version: AGENT_VERSION,
+      natsUserKey: this.natsKey.getPublicKey(),
     });
     return new Promise((resolve, reject) =>
       client.register(req, { deadline: Date.now() + 5000 } as never, (err, res) => (err ? reject(err) : resolve(res))),
@@ -157,15 +175,19 @@ export class Agent {
     const servers = this.options.natsServers.length ? this.options.natsServers : reg.natsUrls;
     // TLS to NATS where the URLs ask for it (tls://); the certificate is also the NATS credential.
     const tls = this.options.natsTls.kind === 'tls' && servers.some((u) => u.startsWith('tls://')) ? { tls: this.options.natsTls.files } : {};
-    this.nc = await connectNats({ servers, name: `multisect-agent-${this.options.id}`, logger: this.logger, attempts: 3, ...tls });
+    // With NATS JWT authentication the coordinator sent a credential for this agent's key.
+    const auth = reg.natsJwt ? { credentials: { jwt: reg.natsJwt, seed: this.natsKey.getSeed() } } : {};
+    this.nc = await connectNats({ servers, name: `multisect-agent-${this.options.id}`, logger: this.logger, attempts: 3, ...tls, ...auth });
+    this.natsServers = servers;
+    this.natsTlsFiles = tls;
     // Bind only: the coordinator created the streams, and an agent's NATS user may not.
     this.store = await ensureStore(this.nc, { names: storeNamesFor(reg.namespace), bindOnly: true });
   }
 
   private async flushOutbox(): Promise<void> {
-    for (const v of await this.outbox.pending()) {
-      if (this.running.has(v.probeId)) continue;
-      await this.outbox.publish(() => this.store, v, this.stop.signal);
+    for (const p of await this.outbox.pending()) {
+      if (this.running.has(p.verdict.probeId)) continue;
+      await this.outbox.publish(this.publishVerdict, p, this.stop.signal);
     }
   }
 
@@ -221,15 +243,16 @@ export class Agent {
     const entry: RunningProbe = { probe, slot: a.slot, abort, done: Promise.resolve() };
     this.running.set(probe.id, entry);
     this.logger.info({ probeId: probe.id, jobId: probe.jobId, commit: probe.commit.slice(0, 12), slot: a.slot }, 'probe assigned');
-    entry.done = this.execute(probe, a.slot, abort.signal).finally(() => this.running.delete(probe.id));
+    entry.done = this.execute(probe, a.verdictJwt, a.slot, abort.signal).finally(() => this.running.delete(probe.id));
   }
 
-  private async execute(probe: Probe, slot: number, signal: AbortSignal): Promise<void> {
+  private async execute(probe: Probe, verdictJwt: string, slot: number, signal: AbortSignal): Promise<void> {
     try {
       const verdict = await runProbe(this.runnerDeps, probe, slot, signal);
       this.runnerDeps.progress(probe, slot, 'publishing');
-      await this.outbox.put(verdict);
-      const published = await this.outbox.publish(() => this.store, verdict, this.stop.signal);
+      const pending = { verdict, jwt: verdictJwt };
+      await this.outbox.put(pending);
+      const published = await this.outbox.publish(this.publishVerdict, pending, this.stop.signal);
       this.send({ msg: { $case: 'done', value: { probeId: probe.id, published } } });
     } catch (err) {
       if (err instanceof CancelledError || signal.aborted) {

@@ -2,12 +2,27 @@
  * Finished verdicts are written to disk before they are published and deleted only once
  * JetStream acknowledged them, so a verdict survives an agent crash, a NATS outage and a
  * restart. The message id is the probe id: a verdict published twice is stored once.
+ *
+ * With NATS JWT authentication a verdict is kept with the credential of its assignment (the
+ * only one NATS accepts it with), in `<probe>.jwt` next to `<probe>.verdict`.
  */
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { decodeJwt } from '../shared/nats-jwt.js';
 import { Verdict } from '../shared/proto.js';
-import type { Store } from '../shared/nats.js';
+
+export interface PendingVerdict {
+  verdict: Verdict;
+  /** The assignment's NATS credential; '' when the farm uses none. */
+  jwt: string;
+}
+
+/** Publishes one verdict and resolves once JetStream acknowledged it. */
+export type VerdictPublisher = (p: PendingVerdict) => Promise<{ seq: number; duplicate: boolean }>;
+
+/** Errors a retry cannot cure: the credential does not allow this publish. */
+const REFUSED = /Permissions Violation|Authorization Violation|authentication expired/i;
 
 export class Outbox {
   constructor(
@@ -15,20 +30,23 @@ export class Outbox {
     private readonly logger: Logger,
   ) {}
 
-  async put(v: Verdict): Promise<string> {
+  async put(p: PendingVerdict): Promise<string> {
     await mkdir(this.dir, { recursive: true });
-    const file = join(this.dir, `${v.probeId}.verdict`);
-    await writeFile(`${file}.tmp`, Verdict.encode(v).finish());
-    await rename(`${file}.tmp`, file);
+    const file = join(this.dir, `${p.verdict.probeId}.verdict`);
+    // The credential first: a verdict file is only ever seen complete with it.
+    if (p.jwt) await atomicWrite(join(this.dir, `${p.verdict.probeId}.jwt`), p.jwt);
+    await atomicWrite(file, Verdict.encode(p.verdict).finish());
     return file;
   }
 
-  async pending(): Promise<Verdict[]> {
+  async pending(): Promise<PendingVerdict[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    const out: Verdict[] = [];
+    const out: PendingVerdict[] = [];
     for (const n of names.filter((x) => x.endsWith('.verdict')).sort()) {
       try {
-        out.push(Verdict.decode(await readFile(join(this.dir, n))));
+        const verdict = Verdict.decode(await readFile(join(this.dir, n)));
+        const jwt = await readFile(join(this.dir, n.replace(/\.verdict$/, '.jwt')), 'utf8').catch(() => '');
+        out.push({ verdict, jwt });
       } catch (err) {
         this.logger.error({ err, file: n }, 'unreadable verdict in the outbox');
       }
@@ -36,24 +54,55 @@ export class Outbox {
     return out;
   }
 
-  /** Publish until JetStream acknowledges (or `signal` aborts), then forget. */
-  async publish(store: () => Store | undefined, v: Verdict, signal: AbortSignal): Promise<boolean> {
+  /**
+   * Publish until JetStream acknowledges (or `signal` aborts), then forget. Returns false when
+   * it gave up: aborted, or refused by NATS (the verdict stays in the outbox for the next
+   * connection, unless its credential has expired: then the probe was long re-run elsewhere).
+   */
+  async publish(publisher: VerdictPublisher, p: PendingVerdict, signal: AbortSignal): Promise<boolean> {
+    const probeId = p.verdict.probeId;
     let delay = 200;
     for (let attempt = 1; !signal.aborted; attempt++) {
-      const s = store();
-      if (s) {
-        try {
-          const ack = await s.js.publish(s.verdictSubject(v.jobId), Verdict.encode(v).finish(), { msgID: v.probeId, timeout: 5000 });
-          this.logger.debug({ probeId: v.probeId, seq: ack.seq, duplicate: ack.duplicate }, 'verdict published');
-          await unlink(join(this.dir, `${v.probeId}.verdict`)).catch(() => undefined);
-          return true;
-        } catch (err) {
-          this.logger.warn({ probeId: v.probeId, attempt, err: (err as Error).message }, 'verdict not acknowledged yet; retrying');
+      if (p.jwt && credentialExpired(p.jwt)) {
+        this.logger.warn({ probeId }, 'verdict credential expired: the verdict is dropped (its probe was given to another agent long ago)');
+        await this.forget(probeId);
+        return false;
+      }
+      try {
+        const ack = await publisher(p);
+        this.logger.debug({ probeId, seq: ack.seq, duplicate: ack.duplicate }, 'verdict published');
+        await this.forget(probeId);
+        return true;
+      } catch (err) {
+        const message = (err as Error).message;
+        if (REFUSED.test(message)) {
+          this.logger.error({ probeId, jobId: p.verdict.jobId, err: message }, 'NATS refused the verdict; kept in the outbox');
+          return false;
         }
+        this.logger.warn({ probeId, attempt, err: message }, 'verdict not acknowledged yet; retrying');
       }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 3000);
     }
+    return false;
+  }
+
+  private async forget(probeId: string): Promise<void> {
+    await unlink(join(this.dir, `${probeId}.verdict`)).catch(() => undefined);
+    await unlink(join(this.dir, `${probeId}.jwt`)).catch(() => undefined);
+  }
+}
+
+async function atomicWrite(file: string, data: Uint8Array | string): Promise<void> {
+  await writeFile(`${file}.tmp`, data, { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+}
+
+function credentialExpired(jwt: string): boolean {
+  try {
+    const exp = decodeJwt(jwt).exp;
+    return exp !== undefined && exp * 1000 < Date.now();
+  } catch {
     return false;
   }
 }

@@ -14,6 +14,8 @@ export const env = {
   tlsCert: (): string | undefined => process.env.MULTISECT_TLS_CERT || undefined,
   /** Its private key (PEM). */
   tlsKey: (): string | undefined => process.env.MULTISECT_TLS_KEY || undefined,
+  /** File with the NATS account seed (NATS JWT authentication; coordinator only). */
+  natsAccountSeed: (): string | undefined => process.env.MULTISECT_NATS_ACCOUNT_SEED || undefined,
   /** MULTISECT_INSECURE=1: plaintext gRPC, on purpose. */
   insecure: (): boolean => /^(1|true|yes)$/i.test(process.env.MULTISECT_INSECURE ?? ''),
 };

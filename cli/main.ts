@@ -9,6 +9,7 @@ import { registerReport } from './commands/report.js';
 import { registerFarm } from './commands/farm.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerLab } from './commands/lab.js';
+import { registerNatsAuth } from './commands/nats-auth.js';
 
 export function buildProgram(): Command {
   const program = new Command('multisect')
@@ -27,6 +28,7 @@ Example:
   registerSimulate(program);
   registerReport(program);
   registerLab(program);
+  registerNatsAuth(program);
   return program;
 }
 

@@ -19,6 +19,7 @@ import {
 } from '../shared/proto.js';
 import { phaseName, type AgentEntry, type AgentRegistry, type WorkStream } from './agent-registry.js';
 import type { JobManager } from './jobs.js';
+import type { NatsCredentials } from './nats-credentials.js';
 
 export interface AgentServiceDeps {
   registry: AgentRegistry;
@@ -27,6 +28,8 @@ export interface AgentServiceDeps {
   heartbeatIntervalMs: number;
   advertiseNats: string[];
   namespace: string;
+  /** With NATS JWT authentication: mints the agent's NATS credential for the key it sends. */
+  credentials?: NatsCredentials;
   /** Take the agent id from the peer certificate and refuse any other. */
   requireIdentity: boolean;
   logger: Logger;
@@ -54,6 +57,8 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
       if (!AGENT_ID.test(req.agentId)) throw new InvalidOptionError('agent_id', `${JSON.stringify(req.agentId)} is not a valid agent id (letters, digits, . _ -; at most 64)`);
       if (req.slots < 1 || req.slots > 256) throw new InvalidOptionError('slots', `must be 1..256, got ${req.slots}`);
       checkClaim(deps, call, req.agentId);
+      // Minted before the agent is registered: an agent without a NATS key is refused whole.
+      const natsJwt = deps.credentials?.forAgent(req.agentId, req.natsUserKey) ?? '';
       deps.registry.register(RegisterRequest.fromPartial(req), Date.now());
       logger.info({ agentId: req.agentId, host: req.host, slots: req.slots }, 'agent registered');
       return RegisterResponse.fromPartial({
@@ -62,6 +67,7 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
         leaseMs: deps.leaseMs,
         natsUrls: deps.advertiseNats,
         namespace: deps.namespace,
+        natsJwt,
       });
     }),
 

@@ -26,6 +26,7 @@ import { JobManager } from './jobs.js';
 import { operatorService } from './operator-service.js';
 import { compileCoordinatorOptions, type CoordinatorOptions, type CoordinatorOptionsInput } from './options.js';
 import { VerdictConsumer } from './verdicts.js';
+import { NatsCredentials } from './nats-credentials.js';
 
 export type CoordinatorState = 'running' | 'closing' | 'closed';
 
@@ -61,7 +62,11 @@ export class Coordinator {
     const logger = options.logger.child({ component: 'coordinator' });
     const abort = new AbortController();
     const natsTls = options.natsTls.kind === 'tls' ? { tls: options.natsTls.files } : {};
-    const nc = await connectNats({ servers: options.natsServers, name: 'multisect-coordinator', logger, ...natsTls });
+    const credentials = options.natsAccountSeed
+      ? new NatsCredentials(options.natsAccountSeed, storeNamesFor(options.namespace), options.verdictCredentialTtlMs)
+      : undefined;
+    const natsAuth = credentials ? { credentials: credentials.forCoordinator(options.instanceId) } : {};
+    const nc = await connectNats({ servers: options.natsServers, name: 'multisect-coordinator', logger, ...natsTls, ...natsAuth });
     let server: Server | undefined;
     let lease: LeaderLease | undefined;
     try {
@@ -82,6 +87,7 @@ export class Coordinator {
         mirrors: new MirrorSet(join(options.stateDir, 'mirrors'), logger),
         registry,
         leaseMs: options.leaseMs,
+        ...(credentials ? { credentials } : {}),
         logger,
       });
       // Replay before serving, so no agent gets work planned on half the evidence.
@@ -100,6 +106,7 @@ export class Coordinator {
           heartbeatIntervalMs: options.heartbeatIntervalMs,
           advertiseNats: options.advertiseNats,
           namespace: options.namespace,
+          ...(credentials ? { credentials } : {}),
           requireIdentity,
           logger,
         }) as never,
@@ -116,7 +123,7 @@ export class Coordinator {
         dropSilentAgents(registry, now, options.leaseMs, logger);
         jobs.checkLeases(now);
       }, Math.min(1000, Math.floor(options.leaseMs / 4)));
-      logger.info({ address, nats: options.natsServers, namespace: options.namespace, tls: requireIdentity, instance: options.instanceId, term: lease.record.term }, 'coordinator serving');
+      logger.info({ address, nats: options.natsServers, namespace: options.namespace, tls: requireIdentity, natsJwt: Boolean(credentials), instance: options.instanceId, term: lease.record.term }, 'coordinator serving');
       return new Coordinator(options, address, jobs, registry, nc, server, consumer, leaseTimer, abort, logger, lease);
     } catch (err) {
       abort.abort();

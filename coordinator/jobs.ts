@@ -40,6 +40,7 @@ import { releaseTags, ReleaseWalk } from './release-walk.js';
 import { crashOf, crashReportText, verdictOutcome } from './run-facts.js';
 import { pickJob } from './scheduler.js';
 import { readJobVerdicts, toEngineVerdict } from './verdicts.js';
+import type { NatsCredentials } from './nats-credentials.js';
 
 type Phase = 'release-walk' | 'bisecting' | 'verifying';
 
@@ -75,6 +76,8 @@ export interface JobManagerDeps {
   mirrors: MirrorSet;
   registry: AgentRegistry;
   leaseMs: number;
+  /** With NATS JWT authentication: mints each assignment's verdict credential. */
+  credentials?: NatsCredentials;
   logger: Logger;
 }
 
@@ -588,7 +591,8 @@ export class JobManager {
     // probe an agent ran is then recognised as one this job asked for.
     void this.persist(rt).then(() => {
       if (!rt.inFlight.has(probe.id)) return; // cancelled meanwhile
-      const sent = this.deps.registry.send(agent, CoordinatorMessage.fromPartial({ msg: { $case: 'assign', value: { probe, slot, leaseDeadlineMs: Date.now() + this.deps.leaseMs } } }));
+      const verdictJwt = this.deps.credentials?.forVerdicts(agent.info.agentId, agent.info.natsUserKey, rt.job.id) ?? '';
+      const sent = this.deps.registry.send(agent, CoordinatorMessage.fromPartial({ msg: { $case: 'assign', value: { probe, slot, leaseDeadlineMs: Date.now() + this.deps.leaseMs, verdictJwt } } }));
       if (!sent) {
         if (agent.slots[slot]?.probe?.id === probe.id) agent.slots[slot] = { probe: undefined, status: undefined };
         rt.inFlight.delete(probe.id);

@@ -47,6 +47,15 @@ export interface CoordinatorOptions {
    * (plus its recovery). Default 10 s.
    */
   leaderTtlMs: number;
+  /**
+   * NATS JWT authentication: the seed of the farm's NATS account (account.seed from `multisect
+   * nats-auth init`). The coordinator then connects with a credential it mints itself and gives
+   * agents theirs: logs for the agent, and with every assignment one for that job's verdicts
+   * only. Default: none (NATS users come from the server's configuration, e.g. certificates).
+   */
+  natsAccountSeed: string | undefined;
+  /** How long an assignment's verdict credential is valid. Default 7 days. */
+  verdictCredentialTtlMs: number;
   logger: Logger;
 }
 
@@ -83,6 +92,8 @@ export function compileCoordinatorOptions(input: CoordinatorOptionsInput): Coord
     namespace,
     consumerName: input.consumerName ?? 'coordinator',
     replicas: positiveInt('replicas', input.replicas ?? 1, { max: 5 }),
+    natsAccountSeed: input.natsAccountSeed?.trim() || undefined,
+    verdictCredentialTtlMs: positiveInt('verdictCredentialTtlMs', input.verdictCredentialTtlMs ?? 7 * 24 * 3600_000, { min: 60_000 }),
     logger: input.logger,
   };
 }

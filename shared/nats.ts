@@ -10,6 +10,7 @@
 import {
   connect,
   DiscardPolicy,
+  jwtAuthenticator,
   RetentionPolicy,
   StorageType,
   type JetStreamClient,
@@ -39,6 +40,11 @@ export interface NatsConnectOptions {
    * role's permissions. Default: none (plaintext), unless a URL uses tls://, which needs it.
    */
   tls?: TlsFiles;
+  /**
+   * A NATS user JWT and the seed of its key (NATS JWT authentication: the coordinator mints
+   * them, see shared/nats-jwt.ts). Default none.
+   */
+  credentials?: { jwt: string; seed: Uint8Array };
   /** User and password, for servers that use them instead of certificate mapping. Default none. */
   user?: string;
   pass?: string;
@@ -60,6 +66,7 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
         waitOnFirstConnect: false,
         ...(options.tls ? { tls: { caFile: options.tls.ca, certFile: options.tls.cert, keyFile: options.tls.key } } : {}),
         ...(options.user ? { user: options.user, pass: options.pass ?? '' } : {}),
+        ...(options.credentials ? { authenticator: jwtAuthenticator(options.credentials.jwt, options.credentials.seed) } : {}),
       });
       if (options.logger) watchStatus(nc, options.logger);
       return nc;

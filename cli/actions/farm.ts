@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Agent } from '../../agent/agent.js';
 import { Coordinator } from '../../coordinator/coordinator.js';
-import { CoordinatorUnavailableError } from '../../shared/errors.js';
+import { CoordinatorUnavailableError, InvalidOptionError } from '../../shared/errors.js';
+import { readFile } from 'node:fs/promises';
 import { DEFAULT_COORDINATOR_ADDRESS } from '../../shared/grpc.js';
 import { positiveInt } from '../../shared/options.js';
 import { ownIdentity, type Security } from '../../shared/tls.js';
@@ -31,11 +32,15 @@ export interface CoordinatorActionOptions {
   replicas?: number;
   instanceId?: string;
   leaderTtlMs?: number;
+  /** NATS JWT authentication: file holding the account seed (account.seed of `nats-auth init`). */
+  natsAccountSeedFile?: string;
   logger: Logger;
 }
 
-export function startCoordinator(o: CoordinatorActionOptions): Promise<Coordinator> {
+export async function startCoordinator(o: CoordinatorActionOptions): Promise<Coordinator> {
+  const natsAccountSeed = o.natsAccountSeedFile ? await readSecret('--nats-account-seed', o.natsAccountSeedFile) : undefined;
   return Coordinator.create({
+    natsAccountSeed,
     listen: o.listen,
     natsServers: o.nats,
     advertiseNats: o.advertiseNats,
@@ -174,3 +179,12 @@ async function waitForCoordinator(address: string, proc: ManagedProcess): Promis
 }
 
 export { DEFAULT_COORDINATOR_ADDRESS };
+
+/** A secret file named by a flag, or an error naming both. */
+async function readSecret(flag: string, file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new InvalidOptionError(flag, `cannot read ${file}: ${(err as Error).message}`, { cause: err, hint: 'create it with `multisect nats-auth init --out DIR` (DIR/account.seed)' });
+  }
+}

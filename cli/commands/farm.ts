@@ -53,6 +53,7 @@ export function registerFarm(program: Command): void {
       .option('--replicas <n>', 'JetStream replicas of the streams and buckets it creates (3 on a 3-server cluster)', '1')
       .option('--instance-id <id>', 'id in leader election (default: host name/listen address)')
       .option('--leader-ttl <seconds>', 'leader lease; a standby takes over this long after the leader stops renewing', '10')
+      .option('--nats-account-seed <file>', 'NATS JWT authentication: the account seed (from `multisect nats-auth init`); agents then get per-job verdict credentials', env.natsAccountSeed())
       .option('--log-level <level>', 'log level', env.logLevel()),
   )
     .addHelpText(
@@ -80,6 +81,7 @@ export function registerFarm(program: Command): void {
               replicas: parseIntFlag('--replicas', o.replicas),
               instanceId: o.instanceId,
               leaderTtlMs: parseNumberFlag('--leader-ttl', o.leaderTtl) * 1000,
+              natsAccountSeedFile: o.natsAccountSeed,
               security,
               logger,
             }),

@@ -69,9 +69,12 @@ async function events(farm: TestFarm, id: string): Promise<EventJson[]> {
     .map((l) => JSON.parse(l) as EventJson);
 }
 
+/** The test's own NATS credential (the cluster runs NATS JWT authentication). */
+let natsAuth: NatsCluster['natsAuth'] = {};
+
 /** Verdicts stored in the VERDICTS stream for a job. */
 async function storedVerdicts(farm: TestFarm, id: string): Promise<number> {
-  const nc = await connect({ servers: farm.natsUrls });
+  const nc = await connect({ servers: farm.natsUrls, ...natsAuth });
   try {
     const subject = `${farm.namespace}.verdict.${id}`;
     const info = await (await nc.jetstreamManager()).streams.info(`${farm.namespace}_VERDICTS`, { subjects_filter: subject });
@@ -95,7 +98,10 @@ describe('faults on a 3-server NATS cluster', { timeout: 900_000 }, () => {
   let cluster: NatsCluster;
   let history: History;
   before(async () => {
-    [cluster, history] = await Promise.all([startNatsCluster(3), makeHistory({ commits: 300, seed: 23 })]);
+    // NATS JWT authentication, as a lab that does not trust its agent hosts runs it: agents
+    // publish every verdict with the credential of its assignment, through kills and failovers.
+    [cluster, history] = await Promise.all([startNatsCluster(3, { jwt: true }), makeHistory({ commits: 300, seed: 23 })]);
+    natsAuth = cluster.natsAuth;
   });
   after(async () => {
     await cluster?.dispose();
@@ -103,7 +109,7 @@ describe('faults on a 3-server NATS cluster', { timeout: 900_000 }, () => {
   });
 
   it('one NATS server killed mid-job: the job finishes and no verdict is lost', async () => {
-    const farm = await startTestFarm({ agents: 3, external: { nats: cluster.nodes[0]!, urls: cluster.urls, replicas: 3 } });
+    const farm = await startTestFarm({ agents: 3, external: { nats: cluster.nodes[0]!, urls: cluster.urls, replicas: 3 }, natsAccountSeedFile: cluster.accountSeedFile });
     try {
       const script = await makeTestScript({ sleepSeconds: 1 });
       const id = await submit(farm, history, script);
@@ -131,7 +137,7 @@ describe('faults on a 3-server NATS cluster', { timeout: 900_000 }, () => {
   });
 
   it('the active coordinator killed: the standby takes over within 15 s and the job finishes with the right culprit', async () => {
-    const farm = await startTestFarm({ agents: 3, coordinators: 2, leaderTtlSeconds: 5, external: { nats: cluster.nodes[0]!, urls: cluster.urls, replicas: 3 } });
+    const farm = await startTestFarm({ agents: 3, coordinators: 2, leaderTtlSeconds: 5, external: { nats: cluster.nodes[0]!, urls: cluster.urls, replicas: 3 }, natsAccountSeedFile: cluster.accountSeedFile });
     try {
       const standby = farm.coordinators[1]!;
       assert.match(standby.output(), /coordinator standing by/);
@@ -170,7 +176,7 @@ describe('faults on a 3-server NATS cluster', { timeout: 900_000 }, () => {
   });
 
   it('an agent paused longer than its lease: the probe runs elsewhere, and its late verdict changes nothing', async () => {
-    const farm = await startTestFarm({ agents: 1, leaseSeconds: 3, external: { nats: cluster.nodes[0]!, urls: cluster.urls, replicas: 3 } });
+    const farm = await startTestFarm({ agents: 1, leaseSeconds: 3, external: { nats: cluster.nodes[0]!, urls: cluster.urls, replicas: 3 }, natsAccountSeedFile: cluster.accountSeedFile });
     try {
       const script = await makeTestScript({ sleepSeconds: 2 });
       const id = await submit(farm, history, script);

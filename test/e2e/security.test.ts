@@ -5,58 +5,39 @@
  * NATS refuses an agent what its role does not allow.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectNats, ensureStore } from '../../shared/nats.js';
-import { makeLabCerts, startSecureNats, type LabCerts, type SecureNats } from '../helpers/certs.js';
-import { freePort, runCli, startProc, type Proc } from '../helpers/farm.js';
+import { makeLabCerts, startSecureFarm, startSecureNats, type LabCerts, type SecureFarm, type SecureNats } from '../helpers/certs.js';
+import { runCli } from '../helpers/farm.js';
 import { makeHistory, type History } from '../helpers/history.js';
 import { makeTestScript } from '../helpers/scripts.js';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-
-const tlsFlags = (f: { ca: string; cert: string; key: string }) => ['--tls-ca', f.ca, '--tls-cert', f.cert, '--tls-key', f.key];
 
 describe('a TLS farm with NATS role users', { timeout: 300_000 }, () => {
   let lab: LabCerts;
   let nats: SecureNats;
   let history: History;
-  let stateDir: string;
+  let farm: SecureFarm;
   let address: string;
-  let coordinator: Proc;
-  let agent: Proc;
   let jobId = '';
   let operatorEnv: NodeJS.ProcessEnv;
 
   before(async () => {
     [lab, history] = await Promise.all([makeLabCerts({ agents: ['agent-1'], operators: ['alice'] }), makeHistory({ commits: 80, seed: 3 })]);
     nats = await startSecureNats(lab);
-    stateDir = await mkdtemp(join(tmpdir(), 'multisect-sec-'));
-    address = `127.0.0.1:${await freePort()}`;
-    coordinator = startProc(['coordinator', ...tlsFlags(lab.coordinator), '--listen', address, '--nats', nats.url, '--state-dir', join(stateDir, 'c'), '--lease', '5']);
-    const deadline = Date.now() + 30_000;
-    while (!/coordinator serving/.test(coordinator.output())) {
-      if (coordinator.child.exitCode !== null || Date.now() > deadline) throw new Error(`coordinator did not start:\n${coordinator.output()}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    // No --id: the agent takes it from its certificate.
-    agent = startProc(['agent', ...tlsFlags(lab.agent('agent-1')), '--coordinator', address, '--state-dir', join(stateDir, 'a'), '--drain', '0']);
-    const o = lab.operator('alice');
-    operatorEnv = { MULTISECT_TLS_CA: o.ca, MULTISECT_TLS_CERT: o.cert, MULTISECT_TLS_KEY: o.key };
+    farm = await startSecureFarm(lab, nats, { agentId: 'agent-1', operator: 'alice' });
+    ({ address, operatorEnv } = farm);
   });
   after(async () => {
-    await agent?.kill('SIGKILL');
-    await coordinator?.kill('SIGKILL');
+    await farm?.dispose();
     await nats?.dispose();
     await history?.dispose();
     await lab?.dispose();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 
   it('bisects through mutual TLS, with agents bound to the streams and putting their logs', async () => {
     const script = await makeTestScript({ sleepSeconds: 0.1 });
     const r = await runCli(['bisect', '--repo', history.dir, '--bad', history.bad, '--good', history.good, '--test', script.command, '--json', '--coordinator', address], { env: operatorEnv, timeoutMs: 240_000 });
-    assert.equal(r.code, 0, r.stderr + r.stdout + agent.output().slice(-3000));
+    assert.equal(r.code, 0, r.stderr + r.stdout + farm.agent?.output().slice(-3000));
     const job = JSON.parse(r.stdout) as { id: string; state: string; culprit?: { hash: string } };
     assert.equal(job.culprit?.hash, history.culprit);
     jobId = job.id;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TlsFiles } from '../../shared/tls.js';
-import { REPO_ROOT } from './farm.js';
+import { freePort, REPO_ROOT, startProc, type Proc } from './farm.js';
 
 const run = promisify(execFile);
 
@@ -52,9 +52,11 @@ export interface SecureNats {
 
 /**
  * A nats-server configured as in a lab (deploy/nats/nats-server.conf, one server): TLS with
- * client certificates from the lab CA mapped to users (nats-auth.conf), JetStream.
+ * client certificates from the lab CA mapped to users (nats-auth.conf), JetStream. With
+ * `jwtAuth` (a directory inside lab.dir written by `multisect nats-auth init`): NATS JWT
+ * authentication instead, client certificates still required by TLS.
  */
-export async function startSecureNats(lab: LabCerts): Promise<SecureNats> {
+export async function startSecureNats(lab: LabCerts, options: { jwtAuth?: string } = {}): Promise<SecureNats> {
   const { spawn } = await import('node:child_process');
   const { writeFile, mkdir } = await import('node:fs/promises');
   const { registerChild } = await import('./processes.js');
@@ -65,14 +67,24 @@ export async function startSecureNats(lab: LabCerts): Promise<SecureNats> {
   await mkdir(store, { recursive: true });
   const conf = join(lab.dir, 'nats-server.conf');
   // Includes are relative to the configuration file: nats-auth.conf sits next to it.
+  const { relative } = await import('node:path');
+  const { readFile } = await import('node:fs/promises');
+  const auth = options.jwtAuth ? `include ${relative(lab.dir, join(options.jwtAuth, 'nats-jwt-auth.conf'))}` : 'include nats-auth.conf';
+  const verify = options.jwtAuth ? 'verify: true' : 'verify_and_map: true';
   await writeFile(
     conf,
     `listen: 127.0.0.1:${port}
-include nats-auth.conf
-tls { cert_file: "${lab.nats.cert}", key_file: "${lab.nats.key}", ca_file: "${lab.ca}", verify_and_map: true, timeout: 2 }
+${auth}
+tls { cert_file: "${lab.nats.cert}", key_file: "${lab.nats.key}", ca_file: "${lab.ca}", ${verify}, timeout: 2 }
 jetstream { store_dir: "${store}" }
 `,
   );
+  let credentials: { jwt: string; seed: Uint8Array } | undefined;
+  if (options.jwtAuth) {
+    const { NatsCredentials } = await import('../../coordinator/nats-credentials.js');
+    const seed = await readFile(join(options.jwtAuth, 'account.seed'), 'utf8');
+    credentials = new NatsCredentials(seed, (await import('../../shared/nats.js')).DEFAULT_STORE_NAMES, 60_000).forCoordinator('probe');
+  }
   const proc = spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   registerChild(proc);
   let log = '';
@@ -81,7 +93,7 @@ jetstream { store_dir: "${store}" }
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {
-      const nc = await connectNats({ servers: [url], name: 'probe', attempts: 1, tls: lab.coordinator });
+      const nc = await connectNats({ servers: [url], name: 'probe', attempts: 1, tls: lab.coordinator, ...(credentials ? { credentials } : {}) });
       await (await nc.jetstreamManager()).getAccountInfo();
       await nc.close();
       break;
@@ -100,4 +112,53 @@ jetstream { store_dir: "${store}" }
       }
     },
   };
+}
+
+export interface SecureFarm {
+  address: string;
+  stateDir: string;
+  coordinator: Proc;
+  /** The agent `agentId` (undefined once the test stopped it). */
+  agent: Proc | undefined;
+  /** The environment that gives the CLI the operator `alice`'s certificate. */
+  operatorEnv: NodeJS.ProcessEnv;
+  dispose(): Promise<void>;
+}
+
+export const tlsFlags = (f: TlsFiles): string[] => ['--tls-ca', f.ca, '--tls-cert', f.cert, '--tls-key', f.key];
+
+/**
+ * A coordinator and one agent as a lab runs them (mutual TLS, processes), on `nats`. The agent's
+ * id comes from its certificate (no --id). `natsAccountSeedFile`: NATS JWT authentication.
+ */
+export async function startSecureFarm(lab: LabCerts, nats: SecureNats, options: { agentId: string; operator: string; natsAccountSeedFile?: string }): Promise<SecureFarm> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'multisect-sec-'));
+  const address = `127.0.0.1:${await freePort()}`;
+  const seed = options.natsAccountSeedFile ? ['--nats-account-seed', options.natsAccountSeedFile] : [];
+  const coordinator = startProc(['coordinator', ...tlsFlags(lab.coordinator), '--listen', address, '--nats', nats.url, ...seed, '--state-dir', join(stateDir, 'c'), '--lease', '5']);
+  const farm: SecureFarm = {
+    address,
+    stateDir,
+    coordinator,
+    agent: undefined,
+    operatorEnv: (() => {
+      const o = lab.operator(options.operator);
+      return { MULTISECT_TLS_CA: o.ca, MULTISECT_TLS_CERT: o.cert, MULTISECT_TLS_KEY: o.key };
+    })(),
+    dispose: async () => {
+      await farm.agent?.kill('SIGKILL');
+      await coordinator.kill('SIGKILL');
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+  const deadline = Date.now() + 30_000;
+  while (!/coordinator serving/.test(coordinator.output())) {
+    if (coordinator.child.exitCode !== null || Date.now() > deadline) {
+      await farm.dispose();
+      throw new Error(`coordinator did not start:\n${coordinator.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  farm.agent = startProc(['agent', ...tlsFlags(lab.agent(options.agentId)), '--coordinator', address, '--state-dir', join(stateDir, 'a'), '--drain', '0']);
+  return farm;
 }

@@ -122,6 +122,8 @@ export interface TestFarmOptions {
   leaderTtlSeconds?: number;
   /** Use these NATS servers (a cluster) instead of starting one; `nats` is the handle kept in `farm.nats`. */
   external?: { nats: NatsServerHandle; urls: string[]; replicas?: number };
+  /** NATS JWT authentication: the account seed file the coordinators mint credentials with. */
+  natsAccountSeedFile?: string;
 }
 
 export async function startTestFarm(options: TestFarmOptions): Promise<TestFarm> {
@@ -137,6 +139,7 @@ export async function startTestFarm(options: TestFarmOptions): Promise<TestFarm>
   const extra = [
     ...(options.leaderTtlSeconds ? ['--leader-ttl', String(options.leaderTtlSeconds)] : []),
     ...(options.external?.replicas ? ['--replicas', String(options.external.replicas)] : []),
+    ...(options.natsAccountSeedFile ? ['--nats-account-seed', options.natsAccountSeedFile] : []),
   ];
   const farm: TestFarm = {
     nats,

@@ -5,10 +5,13 @@
  * test process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'nats';
+import { connect, jwtAuthenticator, type Authenticator } from 'nats';
+import { natsAuthInit } from '../../cli/actions/nats-auth.js';
+import { NatsCredentials } from '../../coordinator/nats-credentials.js';
+import { DEFAULT_STORE_NAMES } from '../../shared/nats.js';
 import { freePort } from './farm.js';
 import type { NatsServerHandle } from './nats-server.js';
 import { registerChild } from './processes.js';
@@ -17,13 +20,28 @@ export interface NatsCluster {
   nodes: NatsServerHandle[];
   urls: string[];
   dir: string;
+  /**
+   * With `jwt`: the account seed file (the coordinator's --nats-account-seed) and a credential
+   * with every right, for the test's own connections (`natsAuth` spreads into connect options).
+   */
+  accountSeedFile?: string;
+  natsAuth: { authenticator?: Authenticator };
   /** Wait until JetStream answers through every live node (a meta leader exists). */
   waitReady(timeoutMs?: number): Promise<void>;
   dispose(): Promise<void>;
 }
 
-export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+/** `jwt`: NATS JWT authentication, as `multisect nats-auth init` sets it up for a lab. */
+export async function startNatsCluster(size = 3, options: { jwt?: boolean } = {}): Promise<NatsCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'multisect-cluster-'));
+  let accountSeedFile: string | undefined;
+  let natsAuth: { authenticator?: Authenticator } = {};
+  if (options.jwt) {
+    await natsAuthInit({ out: join(dir, 'auth'), readers: [] });
+    accountSeedFile = join(dir, 'auth', 'account.seed');
+    const c = new NatsCredentials(await readFile(accountSeedFile, 'utf8'), DEFAULT_STORE_NAMES, 3600_000).forCoordinator('test');
+    natsAuth = { authenticator: jwtAuthenticator(c.jwt, c.seed) };
+  }
   const ports: number[] = [];
   const routePorts: number[] = [];
   for (let i = 0; i < size; i++) {
@@ -41,6 +59,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       conf,
       `server_name: ${name}
 listen: 127.0.0.1:${ports[i]}
+${options.jwt ? 'include auth/nats-jwt-auth.conf' : ''}
 jetstream { store_dir: "${storeDir}" }
 cluster {
   name: multisect-test
@@ -59,7 +78,7 @@ cluster {
       const deadline = Date.now() + 10_000;
       for (;;) {
         try {
-          const nc = await connect({ servers: `nats://127.0.0.1:${ports[i]}`, timeout: 500, reconnect: false });
+          const nc = await connect({ servers: `nats://127.0.0.1:${ports[i]}`, timeout: 500, reconnect: false, ...natsAuth });
           await nc.close();
           return;
         } catch {
@@ -97,11 +116,13 @@ cluster {
     nodes,
     urls,
     dir,
+    ...(accountSeedFile ? { accountSeedFile } : {}),
+    natsAuth,
     async waitReady(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         try {
-          const nc = await connect({ servers: urls, timeout: 1000, reconnect: false });
+          const nc = await connect({ servers: urls, timeout: 1000, reconnect: false, ...natsAuth });
           try {
             await (await nc.jetstreamManager()).getAccountInfo();
             return;

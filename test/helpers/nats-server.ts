@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'nats';
+import { connect, jwtAuthenticator } from 'nats';
 import { registerChild } from './processes.js';
 
 export interface NatsServerHandle {
@@ -30,6 +30,8 @@ export interface StartNatsOptions {
   /** Fixed port; default -1 (any free one). */
   port?: number;
   extraArgs?: string[];
+  /** NATS JWT authentication (with a `-c` configuration in extraArgs): how to check it is up. */
+  credentials?: { jwt: string; seed: Uint8Array };
 }
 
 export async function startNatsServer(options: StartNatsOptions = {}): Promise<NatsServerHandle> {
@@ -72,7 +74,8 @@ export async function startNatsServer(options: StartNatsOptions = {}): Promise<N
     // Wait until it accepts connections and JetStream answers.
     for (;;) {
       try {
-        const nc = await connect({ servers: `nats://127.0.0.1:${port}`, timeout: 500 });
+        const auth = options.credentials ? { authenticator: jwtAuthenticator(options.credentials.jwt, options.credentials.seed) } : {};
+        const nc = await connect({ servers: `nats://127.0.0.1:${port}`, timeout: 500, ...auth });
         await (await nc.jetstreamManager()).getAccountInfo();
         await nc.close();
         return;
