@@ -10,7 +10,7 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { CancelledError, InfraError } from '../shared/errors.js';
 import { CHANNEL_OPTIONS, channelCredentials } from '../shared/grpc.js';
-import { connectNats, ensureStore, storeNamesFor, type Store } from '../shared/nats.js';
+import { agentStore, connectNats, storeNamesFor, type AgentStore } from '../shared/nats.js';
 import {
   AgentMessage,
   AgentServiceClient,
@@ -59,7 +59,7 @@ export class Agent {
   private stream: ClientDuplexStream<AgentMessage, CoordinatorMessage> | undefined;
   private client: AgentServiceClient | undefined;
   private nc: NatsConnection | undefined;
-  private store: Store | undefined;
+  private store: AgentStore | undefined;
   /** How `ensureNats` reached NATS: servers and TLS, reused by each verdict's connection. */
   private natsServers: string[] = [];
   private natsTlsFiles: { tls?: TlsFiles } = {};
@@ -180,8 +180,8 @@ export class Agent {
     this.nc = await connectNats({ servers, name: `multisect-agent-${this.options.id}`, logger: this.logger, attempts: 3, ...tls, ...auth });
     this.natsServers = servers;
     this.natsTlsFiles = tls;
-    // Bind only: the coordinator created the streams, and an agent's NATS user may not.
-    this.store = await ensureStore(this.nc, { names: storeNamesFor(reg.namespace), bindOnly: true });
+    // Publish only: the coordinator created the streams; an agent's NATS user may read nothing.
+    this.store = agentStore(this.nc, storeNamesFor(reg.namespace));
   }
 
   private async flushOutbox(): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { CancelledError, GitError, InfraError } from '../shared/errors.js';
-import { withRetry, type Store } from '../shared/nats.js';
+import { withRetry, type AgentStore } from '../shared/nats.js';
 import { BuildFacts, type Probe, Verdict } from '../shared/proto.js';
 import type { RunClassification, ProbePhase, Recipe } from './recipes/types.js';
 import type { Workspace } from './workspace.js';
@@ -13,7 +13,7 @@ export interface ProbeRunnerDeps {
   agentId: string;
   workspace: Workspace;
   recipes: ReadonlyMap<string, Recipe>;
-  store: () => Store | undefined;
+  store: () => AgentStore | undefined;
   cpus: number;
   vmCapacity: number;
   logger: Logger;
@@ -94,7 +94,7 @@ async function saveLog(deps: ProbeRunnerDeps, probe: Probe, name: string, conten
       async () => {
         const s = deps.store();
         if (!s) throw new Error('not connected to NATS');
-        await s.logs.putBlob({ name: key }, data);
+        await s.putLog(key, data);
       },
       { logger, attempts: 8 },
     );

@@ -5,7 +5,7 @@
  * Without it (a farm whose NATS users come from the server's configuration), on the agent's
  * connection. Either way the message id is the probe id, so a retry is stored once.
  */
-import { connectNats, type Store } from '../shared/nats.js';
+import { connectNats, type AgentStore } from '../shared/nats.js';
 import type { KeyPair } from '../shared/nats-jwt.js';
 import { Verdict } from '../shared/proto.js';
 import type { TlsFiles } from '../shared/tls.js';
@@ -13,7 +13,7 @@ import type { VerdictPublisher } from './outbox.js';
 
 export interface VerdictPublisherDeps {
   /** The agent's store (subject names; the connection used without a credential). */
-  store: () => Store | undefined;
+  store: () => AgentStore | undefined;
   /** The NATS servers and TLS the agent connected with. */
   servers: () => string[];
   tls: () => TlsFiles | undefined;

@@ -16,24 +16,13 @@ export function coordinatorPermissions(): UserPermissions {
 }
 
 /**
- * An agent's own connection: it puts the logs of its probes into the object store, and nothing
- * else. No verdict subject at all: those come with each assignment (`verdictPermissions`).
+ * An agent's own connection: it writes the logs of its probes into the object store, and
+ * nothing else: it reads nothing (not even other jobs' logs) and has no verdict subject at all;
+ * those come with each assignment (`verdictPermissions`).
  */
 export function agentPermissions(names: StoreNames): UserPermissions {
-  const os = `OBJ_${names.logsBucket}`;
-  return {
-    pub: {
-      allow: [
-        `$O.${names.logsBucket}.C.>`,
-        `$O.${names.logsBucket}.M.>`,
-        '$JS.API.INFO',
-        `$JS.API.STREAM.INFO.${os}`,
-        `$JS.API.STREAM.MSG.GET.${os}`,
-        `$JS.API.DIRECT.GET.${os}.>`,
-      ],
-    },
-    sub: INBOX,
-  };
+  // Log objects are written blind (shared/log-objects.ts): no JetStream API, no reads.
+  return { pub: { allow: [`$O.${names.logsBucket}.C.>`, `$O.${names.logsBucket}.M.>`] }, sub: INBOX };
 }
 
 /** The credential of one assignment: publish verdicts of this one job. */

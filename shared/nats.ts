@@ -21,6 +21,7 @@ import {
 } from 'nats';
 import type { Logger } from 'pino';
 import { NatsUnavailableError } from './errors.js';
+import { putLogObject } from './log-objects.js';
 import type { TlsFiles } from './tls.js';
 
 export interface NatsConnectOptions {
@@ -210,6 +211,31 @@ async function bindStore(nc: NatsConnection, jsm: JetStreamManager, names: Store
   const jobs = await js.views.kv(names.jobsBucket, { bindOnly: true });
   const logs = await js.views.os(names.logsBucket);
   return storeOf(nc, js, jsm, names, jobs, logs);
+}
+
+/**
+ * What an agent needs of NATS: publish verdicts and write log objects. It makes no JetStream
+ * API call at all (no stream lookups, no reads), so an agent's NATS user may be denied every
+ * read: it fetches nothing it was not given.
+ */
+export interface AgentStore {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  names: StoreNames;
+  verdictSubject(jobId: string): string;
+  /** Write a log object (a new name; see shared/log-objects.ts). */
+  putLog(name: string, data: Uint8Array): Promise<void>;
+}
+
+export function agentStore(nc: NatsConnection, names: StoreNames): AgentStore {
+  const js = nc.jetstream();
+  return {
+    nc,
+    js,
+    names,
+    verdictSubject: (jobId) => `${names.verdictSubject}.${jobId}`,
+    putLog: (name, data) => putLogObject(nc, js, names.logsBucket, name, data),
+  };
 }
 
 /** The KV bucket coordinators elect their leader in (coordinator/leader.ts). */

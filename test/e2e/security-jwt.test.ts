@@ -14,7 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { credsAuthenticator, connect, type NatsConnection } from 'nats';
 import { CHANNEL_OPTIONS, channelCredentials } from '../../shared/grpc.js';
-import { connectNats, ensureStore, DEFAULT_STORE_NAMES } from '../../shared/nats.js';
+import { agentStore, connectNats, ensureStore, DEFAULT_STORE_NAMES } from '../../shared/nats.js';
+import { metaSubject } from '../../shared/log-objects.js';
 import { accountJwt, createAccountKey, createOperatorKey, createUserKey, decodeJwt, userJwt, type KeyPair } from '../../shared/nats-jwt.js';
 import { AgentMessage, AgentServiceClient, type CoordinatorMessage, RegisterRequest, type RegisterResponse, RunOutcome, Verdict } from '../../shared/proto.js';
 import { makeLabCerts, startSecureFarm, startSecureNats, type LabCerts, type SecureFarm, type SecureNats } from '../helpers/certs.js';
@@ -124,10 +125,13 @@ describe('a farm with NATS JWT authentication (per-job verdict credentials)', { 
         await refused("a verdict for another job (the finished one)", () => js.publish(`multisect.verdict.${jobA}`, verdict(jobA), { timeout: 3000 }));
         await refused('job state', () => js.publish(`$KV.jobs.${jobB}`, bytes('{}'), { timeout: 3000 }));
         await refused('events', () => js.publish(`multisect.event.${jobB}`, bytes('{}'), { timeout: 3000 }));
-        // Its own connection may put logs, but publish no verdict at all.
-        const store = await ensureStore(base, { bindOnly: true });
-        await store.logs.putBlob({ name: `${jobB}/${a.probeId}/run-1.log` }, bytes('console'));
+        // Its own connection may write logs, but publish no verdict at all, and read nothing.
+        const store = agentStore(base, DEFAULT_STORE_NAMES);
+        await store.putLog(`${jobB}/${a.probeId}/run-1.log`, bytes('console'));
         await refused('a verdict on the agent connection', () => store.js.publish(`multisect.verdict.${jobB}`, verdict(jobB), { timeout: 3000 }));
+        const jsm = await base.jetstreamManager({ checkAPI: false });
+        await refused("reading another job's logs", () => jsm.streams.getMessage('OBJ_logs', { last_by_subj: metaSubject('logs', `${jobA}/x`) }));
+        await refused('job state, read', () => jsm.streams.getMessage('KV_jobs', { last_by_subj: `$KV.jobs.${jobA}` }));
         // The assignment's own job is open to it: the verdict is stored.
         const ack = await js.publish(`multisect.verdict.${jobB}`, verdict(jobB), { msgID: a.probeId, timeout: 5000 });
         assert.ok(ack.seq > 0);
@@ -160,6 +164,7 @@ describe('a farm with NATS JWT authentication (per-job verdict credentials)', { 
       const store = await ensureStore(nc, { bindOnly: true, names: DEFAULT_STORE_NAMES });
       const c = await store.js.consumers.get('EVENTS', { filterSubjects: `multisect.event.${jobA}` });
       assert.ok(await c.next({ expires: 3000 }), 'an event of the job');
+      assert.ok((await store.logs.list()).some((e) => e.name.startsWith(`${jobA}/`)), "the job's logs");
       await refused('a verdict', () => store.js.publish(`multisect.verdict.${jobA}`, bytes('x'), { timeout: 3000 }));
     } finally {
       await nc.close();

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connectNats, ensureStore } from '../../shared/nats.js';
+import { agentStore, connectNats, DEFAULT_STORE_NAMES, ensureStore } from '../../shared/nats.js';
+import { metaSubject } from '../../shared/log-objects.js';
 import { makeLabCerts, startSecureFarm, startSecureNats, type LabCerts, type SecureFarm, type SecureNats } from '../helpers/certs.js';
 import { runCli } from '../helpers/farm.js';
 import { makeHistory, type History } from '../helpers/history.js';
@@ -51,24 +52,27 @@ describe('a TLS farm with NATS role users', { timeout: 300_000 }, () => {
     assert.match(r.stderr, /no coordinator answers/);
   });
 
-  it('NATS refuses an agent writing job state, publishing events or creating streams', async () => {
+  it('NATS refuses an agent writing job state, publishing events, managing streams or reading logs', async () => {
     assert.ok(jobId, 'the bisection ran');
     const nc = await connectNats({ servers: [nats.url], name: 'rogue-agent', attempts: 1, tls: lab.agent('agent-1') });
     try {
-      const store = await ensureStore(nc, { bindOnly: true });
+      const store = agentStore(nc, DEFAULT_STORE_NAMES);
+      // No API check: an agent may not even ask for account info.
+      const jsm = await nc.jetstreamManager({ checkAPI: false });
       const refused = async (what: string, fn: () => Promise<unknown>) => {
         await assert.rejects(fn(), (err: Error) => {
           assert.match(err.message, /Permissions Violation for Publish/, what);
           return true;
         });
       };
-      await refused('job state', () => store.jobs.put(jobId, new TextEncoder().encode('{"job":{}}')));
-      await refused('job state, raw', () => store.js.publish(`$KV.jobs.${jobId}`, new Uint8Array([1]), { timeout: 3000 }));
+      await refused('job state', () => store.js.publish(`$KV.jobs.${jobId}`, new Uint8Array([1]), { timeout: 3000 }));
       await refused("another job's events", () => store.js.publish('multisect.event.jother', new Uint8Array([1]), { timeout: 3000 }));
-      await refused('stream creation', () => store.jsm.streams.add({ name: 'ROGUE', subjects: ['rogue.>'] }));
-      await refused('deleting the verdicts', () => store.jsm.streams.purge('VERDICTS'));
-      // What it needs is allowed: its verdict subject space and log objects.
-      await store.logs.putBlob({ name: `${jobId}/probe/extra.log` }, new TextEncoder().encode('log'));
+      await refused('stream creation', () => jsm.streams.add({ name: 'ROGUE', subjects: ['rogue.>'] }));
+      await refused('deleting the verdicts', () => jsm.streams.purge('VERDICTS'));
+      await refused('account info', () => jsm.getAccountInfo());
+      await refused("reading a job's logs", () => jsm.streams.getMessage('OBJ_logs', { last_by_subj: metaSubject('logs', `${jobId}/probe/extra.log`) }));
+      // What it needs is allowed: its verdict subject space and writing log objects.
+      await store.putLog(`${jobId}/probe/extra.log`, new TextEncoder().encode('log'));
     } finally {
       await nc.close();
     }
@@ -84,7 +88,8 @@ describe('a TLS farm with NATS role users', { timeout: 300_000 }, () => {
       const c = await store.js.consumers.get('EVENTS', { filterSubjects: `multisect.event.${jobId}` });
       const m = await c.next({ expires: 3000 });
       assert.ok(m, 'an event of the job');
-      assert.ok(await store.logs.getBlob(`${jobId}/probe/extra.log`));
+      // The agent's blind write is a proper object (nats.js reads it and checks its digest).
+      assert.equal(new TextDecoder().decode((await store.logs.getBlob(`${jobId}/probe/extra.log`))!), 'log');
       await assert.rejects(store.js.publish(`multisect.verdict.${jobId}`, new Uint8Array([1]), { timeout: 3000 }), /Permissions Violation/);
     } finally {
       await nc.close();

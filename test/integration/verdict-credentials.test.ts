@@ -16,7 +16,7 @@ import { verdictPublisher } from '../../agent/verdict-publisher.js';
 import { natsAuthInit } from '../../cli/actions/nats-auth.js';
 import { NatsCredentials } from '../../coordinator/nats-credentials.js';
 import { silentLogger } from '../../shared/logger.js';
-import { connectNats, ensureStore, storeNamesFor, type Store } from '../../shared/nats.js';
+import { agentStore, connectNats, ensureStore, storeNamesFor, type Store } from '../../shared/nats.js';
 import { RunOutcome, Verdict } from '../../shared/proto.js';
 import { startNatsServer, uniqueName, type NatsServerHandle } from '../helpers/nats-server.js';
 
@@ -61,7 +61,7 @@ describe('verdicts under assignment credentials (real nats-server, JWT mode)', {
 
     // "Restart": a new key object from the same state directory, and the outbox read back.
     const restarted = await loadNatsUserKey(stateDir);
-    const publish = verdictPublisher({ store: () => store, servers: () => [server.url], tls: () => undefined, key: () => restarted, name: 't' });
+    const publish = verdictPublisher({ store: () => agentStore(store.nc, names), servers: () => [server.url], tls: () => undefined, key: () => restarted, name: 't' });
     const pending = await outbox.pending();
     assert.equal(pending.length, 2);
     const signal = new AbortController().signal;
@@ -85,7 +85,7 @@ describe('verdicts under assignment credentials (real nats-server, JWT mode)', {
     const jwt = expired.forVerdicts('agent-1', key.getPublicKey(), 'jc');
     Date.now = realNow;
     await outbox.put({ verdict: verdict('jc-b-1', 'jc'), jwt });
-    const publish = verdictPublisher({ store: () => store, servers: () => [server.url], tls: () => undefined, key: () => key, name: 't' });
+    const publish = verdictPublisher({ store: () => agentStore(store.nc, names), servers: () => [server.url], tls: () => undefined, key: () => key, name: 't' });
     assert.equal(await outbox.publish(publish, (await outbox.pending())[0]!, new AbortController().signal), false);
     assert.equal(await stored('jc'), 0);
     assert.deepEqual(await readdir(join(stateDir, 'outbox')), []);
