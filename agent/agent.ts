@@ -63,6 +63,7 @@ export class Agent {
   /** How `ensureNats` reached NATS: servers and TLS, reused by each verdict's connection. */
   private natsServers: string[] = [];
   private natsTlsFiles: { tls?: TlsFiles } = {};
+  private natsInboxPrefix = '';
   private loop: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly stop = new AbortController();
@@ -83,6 +84,7 @@ export class Agent {
       store: () => this.store,
       servers: () => this.natsServers,
       tls: () => this.natsTlsFiles.tls,
+      inboxPrefix: () => this.natsInboxPrefix,
       key: () => this.natsKey,
       name: `multisect-agent-${options.id}-verdict`,
     });
@@ -177,7 +179,8 @@ export class Agent {
     const tls = this.options.natsTls.kind === 'tls' && servers.some((u) => u.startsWith('tls://')) ? { tls: this.options.natsTls.files } : {};
     // With NATS JWT authentication the coordinator sent a credential for this agent's key.
     const auth = reg.natsJwt ? { credentials: { jwt: reg.natsJwt, seed: this.natsKey.getSeed() } } : {};
-    this.nc = await connectNats({ servers, name: `multisect-agent-${this.options.id}`, logger: this.logger, attempts: 3, ...tls, ...auth });
+    this.natsInboxPrefix = reg.natsInboxPrefix;
+    this.nc = await connectNats({ servers, name: `multisect-agent-${this.options.id}`, logger: this.logger, attempts: 3, inboxPrefix: reg.natsInboxPrefix, ...tls, ...auth });
     this.natsServers = servers;
     this.natsTlsFiles = tls;
     // Publish only: the coordinator created the streams; an agent's NATS user may read nothing.

@@ -17,6 +17,8 @@ export interface VerdictPublisherDeps {
   /** The NATS servers and TLS the agent connected with. */
   servers: () => string[];
   tls: () => TlsFiles | undefined;
+  /** The inbox prefix the coordinator gave (NATS allows the agent no other). */
+  inboxPrefix: () => string;
   /** The agent's NATS user key: every credential was minted for it. */
   key: () => KeyPair;
   /** Connection name shown by the server's monitoring. */
@@ -27,7 +29,7 @@ export function verdictPublisher(deps: VerdictPublisherDeps): VerdictPublisher {
   return async ({ verdict, jwt }) => {
     const store = deps.store();
     if (!store) throw new Error('not connected to NATS yet');
-    const subject = store.verdictSubject(verdict.jobId);
+    const subject = store.verdictSubject(verdict.jobId, verdict.probeId);
     const data = Verdict.encode(verdict).finish();
     const opts = { msgID: verdict.probeId, timeout: 5000 };
     if (!jwt) return store.js.publish(subject, data, opts);
@@ -38,6 +40,7 @@ export function verdictPublisher(deps: VerdictPublisherDeps): VerdictPublisher {
       attempts: 1,
       reconnectForever: false,
       credentials: { jwt, seed: deps.key().getSeed() },
+      inboxPrefix: deps.inboxPrefix(),
       ...(tls ? { tls } : {}),
     });
     try {

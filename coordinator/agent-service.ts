@@ -20,6 +20,7 @@ import {
 import { phaseName, type AgentEntry, type AgentRegistry, type WorkStream } from './agent-registry.js';
 import type { JobManager } from './jobs.js';
 import type { NatsCredentials } from './nats-credentials.js';
+import { AGENT_ROLE_INBOX, inboxPrefixFor } from '../shared/nats-permissions.js';
 
 export interface AgentServiceDeps {
   registry: AgentRegistry;
@@ -68,6 +69,7 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
         natsUrls: deps.advertiseNats,
         namespace: deps.namespace,
         natsJwt,
+        natsInboxPrefix: deps.credentials ? inboxPrefixFor(req.natsUserKey) : AGENT_ROLE_INBOX,
       });
     }),
 

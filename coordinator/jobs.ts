@@ -121,7 +121,7 @@ export class JobManager {
         const rt = await this.startRuntime(rec.job);
         for (const r of rec.inFlight) rt.inFlight.set(r.probeId, r);
         for (const id of [...(rec.issued ?? []), ...rec.inFlight.map((r) => r.probeId)]) rt.issued.add(id);
-        const verdicts = await readJobVerdicts(this.deps.store, rec.job.id);
+        const verdicts = await readJobVerdicts(this.deps.store, rec.job.id, this.logger);
         for (const v of verdicts) {
           this.fold(rt, v);
           rt.inFlight.delete(v.probeId);
@@ -243,7 +243,7 @@ export class JobManager {
     if (rt) return renderJobLog(this.snapshot(rt), rt.verdicts);
     const job = await this.get(jobId);
     const seen = new Set<string>();
-    const verdicts = (await readJobVerdicts(this.deps.store, jobId)).filter((v) => !seen.has(v.probeId) && seen.add(v.probeId));
+    const verdicts = (await readJobVerdicts(this.deps.store, jobId, this.logger)).filter((v) => !seen.has(v.probeId) && seen.add(v.probeId));
     return renderJobLog(job, verdicts);
   }
 
@@ -574,7 +574,9 @@ export class JobManager {
     const spec = rt.job.spec!;
     const tag = rt.phase === 'verifying' ? `v${rt.verifyRounds}` : PHASE_TAG[rt.phase];
     const probe = Probe.fromPartial({
-      id: `${rt.job.id}-${tag}-${randomBytes(4).toString('hex')}`,
+      // 64 random bits: a probe id is also the name of its logs and its verdict subject; no agent
+      // can guess one it was not given.
+      id: `${rt.job.id}-${tag}-${randomBytes(8).toString('hex')}`,
       jobId: rt.job.id,
       commit,
       runs: rt.phase === 'verifying' ? this.verifyRuns(rt) : spec.policy?.runsPerProbe || 1,
@@ -591,7 +593,7 @@ export class JobManager {
     // probe an agent ran is then recognised as one this job asked for.
     void this.persist(rt).then(() => {
       if (!rt.inFlight.has(probe.id)) return; // cancelled meanwhile
-      const verdictJwt = this.deps.credentials?.forVerdicts(agent.info.agentId, agent.info.natsUserKey, rt.job.id) ?? '';
+      const verdictJwt = this.deps.credentials?.forVerdicts(agent.info.agentId, agent.info.natsUserKey, rt.job.id, probe.id) ?? '';
       const sent = this.deps.registry.send(agent, CoordinatorMessage.fromPartial({ msg: { $case: 'assign', value: { probe, slot, leaseDeadlineMs: Date.now() + this.deps.leaseMs, verdictJwt } } }));
       if (!sent) {
         if (agent.slots[slot]?.probe?.id === probe.id) agent.slots[slot] = { probe: undefined, status: undefined };

@@ -6,7 +6,7 @@
  * coordinator decided, without a call to the server (it checks signatures offline).
  */
 import { createUserKey, isUserKey, keyPairFromSeed, seedOf, userJwt, type KeyPair } from '../shared/nats-jwt.js';
-import { agentPermissions, coordinatorPermissions, verdictPermissions } from '../shared/nats-permissions.js';
+import { agentPermissions, coordinatorPermissions, inboxPrefixFor, verdictPermissions } from '../shared/nats-permissions.js';
 import type { StoreNames } from '../shared/nats.js';
 import { InvalidOptionError } from '../shared/errors.js';
 
@@ -44,16 +44,16 @@ export class NatsCredentials {
    */
   forAgent(agentId: string, userKey: string): string {
     this.checkKey(userKey);
-    return userJwt(this.account, { userKey, name: `agent ${agentId}`, permissions: agentPermissions(this.names) });
+    return userJwt(this.account, { userKey, name: `agent ${agentId}`, permissions: agentPermissions(this.names, inboxPrefixFor(userKey)) });
   }
 
-  /** The credential sent with an assignment: verdicts of this job only, for a bounded time. */
-  forVerdicts(agentId: string, userKey: string, jobId: string): string {
+  /** The credential sent with an assignment: this probe's verdict only, for a bounded time. */
+  forVerdicts(agentId: string, userKey: string, jobId: string, probeId: string): string {
     this.checkKey(userKey);
     return userJwt(this.account, {
       userKey,
-      name: `agent ${agentId} job ${jobId}`,
-      permissions: verdictPermissions(this.names, jobId),
+      name: `agent ${agentId} probe ${probeId}`,
+      permissions: verdictPermissions(this.names, jobId, probeId, inboxPrefixFor(userKey)),
       ttlSeconds: Math.ceil(this.verdictTtlMs / 1000),
     });
   }

@@ -6,7 +6,7 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import { RunOutcome, Verdict } from '../shared/proto.js';
-import type { Store } from '../shared/nats.js';
+import { jobVerdictsSubject, type Store } from '../shared/nats.js';
 import type { EngineVerdict } from './engine/index.js';
 
 /**
@@ -24,18 +24,33 @@ export function toEngineVerdict(v: Verdict): EngineVerdict {
   return { probeId: v.probeId, commit: v.commit, runs: completed.length, crashes };
 }
 
-/** Every verdict stored for a job, in stream order. */
-export async function readJobVerdicts(store: Store, jobId: string): Promise<Verdict[]> {
-  const subject = store.verdictSubject(jobId);
+/**
+ * Is the verdict on its own subject? A verdict counts only for the job and probe its subject
+ * names: with NATS JWT authentication only the agent holding that probe could publish there,
+ * so a payload claiming another job or probe is made up.
+ */
+export function onItsSubject(store: Store, subject: string, v: Verdict): boolean {
+  return subject === store.verdictSubject(v.jobId, v.probeId);
+}
+
+/** Every verdict stored for a job, in stream order (those on their own subject). */
+export async function readJobVerdicts(store: Store, jobId: string, logger?: Logger): Promise<Verdict[]> {
+  const subject = jobVerdictsSubject(store.names, jobId);
   const info = await store.jsm.streams.info(store.names.verdictStream, { subjects_filter: subject });
-  const count = info.state.subjects?.[subject] ?? 0;
+  const count = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
   if (count === 0) return [];
   const consumer = await store.js.consumers.get(store.names.verdictStream, { filterSubjects: subject });
   const out: Verdict[] = [];
   const messages = await consumer.consume();
   try {
     for await (const m of messages) {
-      out.push(Verdict.decode(m.data));
+      try {
+        const v = Verdict.decode(m.data);
+        if (onItsSubject(store, m.subject, v)) out.push(v);
+        else logger?.warn({ subject: m.subject, jobId: v.jobId, probeId: v.probeId }, 'verdict on another subject than its own: ignored');
+      } catch (err) {
+        logger?.error({ err, subject: m.subject, seq: m.seq }, 'undecodable verdict ignored');
+      }
       if (m.info.pending === 0) break;
     }
   } finally {
@@ -96,6 +111,11 @@ export class VerdictConsumer {
       verdict = Verdict.decode(m.data);
     } catch (err) {
       this.logger.error({ err, subject: m.subject, seq: m.seq }, 'undecodable verdict dropped');
+      m.term();
+      return;
+    }
+    if (!onItsSubject(this.store, m.subject, verdict)) {
+      this.logger.warn({ subject: m.subject, jobId: verdict.jobId, probeId: verdict.probeId, agentId: verdict.agentId }, 'verdict on another subject than its own: dropped');
       m.term();
       return;
     }

@@ -3,12 +3,28 @@
  * (so a namespaced farm gets the same rules on its own names). The coordinator puts these into
  * the user JWTs it mints (NATS JWT authentication, shared/nats-jwt.ts); deploy/nats/
  * permissions.conf is the same table for a lab with static, certificate-mapped users.
+ *
+ * Replies (JetStream acks, API answers, consumer deliveries) come to the connection's inbox.
+ * Every user but the coordinator gets an inbox prefix of its own and may subscribe only there:
+ * with `_INBOX.>` anyone could listen to the replies the coordinator receives (verdicts from its
+ * consumer, job state from KV) and to each other's.
  */
-import type { StoreNames } from './nats.js';
+import { verdictSubjectOf, type StoreNames } from './nats.js';
 import type { UserPermissions } from './nats-jwt.js';
 
-/** Replies of JetStream publishes and API requests come to the connection's inbox. */
-const INBOX = { allow: ['_INBOX.>'] };
+/** The inbox prefix of a minted user: its public key, so no two users share one. */
+export function inboxPrefixFor(userKey: string): string {
+  return `_INBOX_${userKey}`;
+}
+
+/**
+ * The inbox prefixes of the static role users (deploy/nats/permissions.conf): agents share one,
+ * readers another; both are apart from the coordinator's `_INBOX`.
+ */
+export const AGENT_ROLE_INBOX = '_INBOX_agents';
+export const READER_ROLE_INBOX = '_INBOX_readers';
+
+const inbox = (prefix: string) => ({ allow: [`${prefix}.>`] });
 
 /** The coordinator owns the state: streams, buckets, job state, events, the verdict consumer. */
 export function coordinatorPermissions(): UserPermissions {
@@ -20,18 +36,18 @@ export function coordinatorPermissions(): UserPermissions {
  * nothing else: it reads nothing (not even other jobs' logs) and has no verdict subject at all;
  * those come with each assignment (`verdictPermissions`).
  */
-export function agentPermissions(names: StoreNames): UserPermissions {
+export function agentPermissions(names: StoreNames, inboxPrefix: string): UserPermissions {
   // Log objects are written blind (shared/log-objects.ts): no JetStream API, no reads.
-  return { pub: { allow: [`$O.${names.logsBucket}.C.>`, `$O.${names.logsBucket}.M.>`] }, sub: INBOX };
+  return { pub: { allow: [`$O.${names.logsBucket}.C.>`, `$O.${names.logsBucket}.M.>`] }, sub: inbox(inboxPrefix) };
 }
 
-/** The credential of one assignment: publish verdicts of this one job. */
-export function verdictPermissions(names: StoreNames, jobId: string): UserPermissions {
-  return { pub: { allow: [`${names.verdictSubject}.${jobId}`] }, sub: INBOX };
+/** The credential of one assignment: publish the verdict of this one probe, nothing else. */
+export function verdictPermissions(names: StoreNames, jobId: string, probeId: string, inboxPrefix: string): UserPermissions {
+  return { pub: { allow: [verdictSubjectOf(names, jobId, probeId)] }, sub: inbox(inboxPrefix) };
 }
 
 /** A reader (a dashboard, or a person with the nats CLI): job events and logs, read only. */
-export function readerPermissions(names: StoreNames): UserPermissions {
+export function readerPermissions(names: StoreNames, inboxPrefix: string): UserPermissions {
   const streams = [names.eventStream, `OBJ_${names.logsBucket}`];
   return {
     pub: {
@@ -51,6 +67,7 @@ export function readerPermissions(names: StoreNames): UserPermissions {
         '$JS.FC.>',
       ],
     },
-    sub: { allow: ['_INBOX.>', `${names.eventSubject}.>`] },
+    // Events may also be followed live with a plain subscription.
+    sub: { allow: [`${inboxPrefix}.>`, `${names.eventSubject}.>`] },
   };
 }

@@ -46,6 +46,11 @@ export interface NatsConnectOptions {
    * them, see shared/nats-jwt.ts). Default none.
    */
   credentials?: { jwt: string; seed: Uint8Array };
+  /**
+   * Prefix of this connection's reply subjects. A user that may subscribe only to its own inbox
+   * (deploy/nats/permissions.conf, shared/nats-permissions.ts) must use it. Default '_INBOX'.
+   */
+  inboxPrefix?: string;
   /** User and password, for servers that use them instead of certificate mapping. Default none. */
   user?: string;
   pass?: string;
@@ -68,6 +73,7 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
         ...(options.tls ? { tls: { caFile: options.tls.ca, certFile: options.tls.cert, keyFile: options.tls.key } } : {}),
         ...(options.user ? { user: options.user, pass: options.pass ?? '' } : {}),
         ...(options.credentials ? { authenticator: jwtAuthenticator(options.credentials.jwt, options.credentials.seed) } : {}),
+        ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
       });
       if (options.logger) watchStatus(nc, options.logger);
       return nc;
@@ -98,7 +104,10 @@ function watchStatus(nc: NatsConnection, logger: Logger): void {
 export interface StoreNames {
   /** Stream of verdicts. Default 'VERDICTS'. */
   verdictStream: string;
-  /** Verdict subjects are `${verdictSubject}.<job>`. Default 'multisect.verdict'. */
+  /**
+   * Verdict subjects are `${verdictSubject}.<job>.<probe>`: one subject per probe, so NATS can
+   * allow an agent exactly the probes it holds (NATS JWT authentication). Default 'multisect.verdict'.
+   */
   verdictSubject: string;
   /** Stream of job events. Default 'EVENTS'. */
   eventStream: string;
@@ -152,8 +161,16 @@ export interface Store {
   names: StoreNames;
   jobs: KV;
   logs: ObjectStore;
-  verdictSubject(jobId: string): string;
+  verdictSubject(jobId: string, probeId: string): string;
   eventSubject(jobId: string): string;
+}
+
+/** The subject of one probe's verdict, and the wildcard of all a job's verdicts. */
+export function verdictSubjectOf(names: StoreNames, jobId: string, probeId: string): string {
+  return `${names.verdictSubject}.${jobId}.${probeId}`;
+}
+export function jobVerdictsSubject(names: StoreNames, jobId: string): string {
+  return `${names.verdictSubject}.${jobId}.>`;
 }
 
 const MS = 1_000_000; // nanoseconds per millisecond (JetStream durations are in ns)
@@ -196,7 +213,7 @@ function storeOf(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager,
     names,
     jobs,
     logs,
-    verdictSubject: (jobId) => `${names.verdictSubject}.${jobId}`,
+    verdictSubject: (jobId, probeId) => verdictSubjectOf(names, jobId, probeId),
     eventSubject: (jobId) => `${names.eventSubject}.${jobId}`,
   };
 }
@@ -222,7 +239,7 @@ export interface AgentStore {
   nc: NatsConnection;
   js: JetStreamClient;
   names: StoreNames;
-  verdictSubject(jobId: string): string;
+  verdictSubject(jobId: string, probeId: string): string;
   /** Write a log object (a new name; see shared/log-objects.ts). */
   putLog(name: string, data: Uint8Array): Promise<void>;
 }
@@ -233,7 +250,7 @@ export function agentStore(nc: NatsConnection, names: StoreNames): AgentStore {
     nc,
     js,
     names,
-    verdictSubject: (jobId) => `${names.verdictSubject}.${jobId}`,
+    verdictSubject: (jobId, probeId) => verdictSubjectOf(names, jobId, probeId),
     putLog: (name, data) => putLogObject(nc, js, names.logsBucket, name, data),
   };
 }

@@ -43,11 +43,12 @@ export interface NatsAuthResult {
   files: string[];
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+// No dots: the name is a token of the reader's inbox subject.
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export async function natsAuthInit(o: NatsAuthInitOptions): Promise<NatsAuthResult> {
   const dir = resolve(o.out);
-  o.readers.forEach(checkName);
+  o.readers.forEach((r) => checkName(r, '--reader'));
   const seedFile = join(dir, 'account.seed');
   if (!o.force && (await exists(seedFile))) {
     throw new InvalidOptionError('--out', `${seedFile} exists: a new account would invalidate every credential of this farm`, { hint: 'add readers with `multisect nats-auth reader`, or pass --force to start over' });
@@ -88,7 +89,7 @@ export interface NatsAuthReaderOptions {
 }
 
 export async function natsAuthReader(o: NatsAuthReaderOptions): Promise<{ file: string }> {
-  checkName(o.name);
+  checkName(o.name, '--name');
   const seed = await readFile(o.accountSeedFile, 'utf8').catch((err: Error) => {
     throw new InvalidOptionError('--account-seed', `cannot read ${o.accountSeedFile}: ${err.message}`, { cause: err });
   });
@@ -99,15 +100,20 @@ export async function natsAuthReader(o: NatsAuthReaderOptions): Promise<{ file: 
 async function writeReader(dir: string, accountSeed: string, name: string, namespace: string): Promise<string> {
   const account = keyPairFromSeed(accountSeed, 'account.seed');
   const user = createUserKey();
-  const jwt = userJwt(account, { userKey: user.getPublicKey(), name: `reader ${name}`, permissions: readerPermissions(storeNamesFor(namespace)) });
+  const jwt = userJwt(account, { userKey: user.getPublicKey(), name: `reader ${name}`, permissions: readerPermissions(storeNamesFor(namespace), readerInboxPrefix(name)) });
   await mkdir(join(dir, 'readers'), { recursive: true, mode: 0o700 });
   const file = join(dir, 'readers', `${name}.creds`);
   await writeFile(file, credsFile(jwt, seedOf(user)), { mode: 0o600 });
   return file;
 }
 
-function checkName(name: string): void {
-  if (!NAME.test(name)) throw new InvalidOptionError('--reader', `${JSON.stringify(name)}: letters, digits, . _ - only, at most 64`);
+/** A reader may subscribe only to its own inbox: its client must set this prefix. */
+export function readerInboxPrefix(name: string): string {
+  return `_INBOX_reader_${name}`;
+}
+
+function checkName(name: string, flag: string): void {
+  if (!NAME.test(name)) throw new InvalidOptionError(flag, `${JSON.stringify(name)}: letters, digits, _ and - only, at most 64`);
 }
 
 const exists = (f: string) => access(f).then(

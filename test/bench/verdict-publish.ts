@@ -16,6 +16,7 @@ import { natsAuthInit } from '../../cli/actions/nats-auth.js';
 import { NatsCredentials } from '../../coordinator/nats-credentials.js';
 import { agentStore, connectNats, DEFAULT_STORE_NAMES, ensureStore } from '../../shared/nats.js';
 import { createUserKey, keyPairFromSeed, userJwt } from '../../shared/nats-jwt.js';
+import { inboxPrefixFor } from '../../shared/nats-permissions.js';
 import { RunOutcome, Verdict } from '../../shared/proto.js';
 import { makeLabCerts, startSecureNats } from '../helpers/certs.js';
 
@@ -35,10 +36,10 @@ try {
     const tls = lab.agent('agent-1');
     // The agent's own connection gets a credential that may publish verdicts too, for the baseline.
     const account = keyPairFromSeed(await readFile(join(authDir, 'account.seed'), 'utf8'), 'account.seed');
-    const wide = userJwt(account, { userKey: key.getPublicKey(), name: 'bench', permissions: { pub: { allow: ['multisect.verdict.>'] }, sub: { allow: ['_INBOX.>'] } } });
-    const nc = await connectNats({ servers: [nats.url], name: 'bench-agent', attempts: 1, tls, credentials: { jwt: wide, seed: key.getSeed() } });
+    const wide = userJwt(account, { userKey: key.getPublicKey(), name: 'bench', permissions: { pub: { allow: ['multisect.verdict.>'] }, sub: { allow: [`${inboxPrefixFor(key.getPublicKey())}.>`] } } });
+    const nc = await connectNats({ servers: [nats.url], name: 'bench-agent', attempts: 1, tls, inboxPrefix: inboxPrefixFor(key.getPublicKey()), credentials: { jwt: wide, seed: key.getSeed() } });
     const store = agentStore(nc, DEFAULT_STORE_NAMES);
-    const publish = verdictPublisher({ store: () => store, servers: () => [nats.url], tls: () => tls, key: () => key, name: 'bench-verdict' });
+    const publish = verdictPublisher({ store: () => store, servers: () => [nats.url], tls: () => tls, inboxPrefix: () => inboxPrefixFor(key.getPublicKey()), key: () => key, name: 'bench-verdict' });
     const verdict = (i: number, job: string) => Verdict.fromPartial({ probeId: `${job}-b-${i}`, jobId: job, commit: 'c0ffee', agentId: 'agent-1', runs: [{ index: 1, outcome: RunOutcome.RUN_OUTCOME_OK }] });
 
     const time = async (fn: (i: number) => Promise<unknown>): Promise<number> => {
@@ -51,7 +52,7 @@ try {
     const own: number[] = [];
     for (let round = 0; round < 2; round++) {
       shared.push(await time((i) => publish({ verdict: verdict(i, `shared${round}`), jwt: '' })));
-      own.push(await time((i) => publish({ verdict: verdict(i, `own${round}`), jwt: creds.forVerdicts('agent-1', key.getPublicKey(), `own${round}`) })));
+      own.push(await time((i) => publish({ verdict: verdict(i, `own${round}`), jwt: creds.forVerdicts('agent-1', key.getPublicKey(), `own${round}`, `own${round}-b-${i}`) })));
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const a = mean(shared);

@@ -76,9 +76,9 @@ let natsAuth: NatsCluster['natsAuth'] = {};
 async function storedVerdicts(farm: TestFarm, id: string): Promise<number> {
   const nc = await connect({ servers: farm.natsUrls, ...natsAuth });
   try {
-    const subject = `${farm.namespace}.verdict.${id}`;
+    const subject = `${farm.namespace}.verdict.${id}.>`;
     const info = await (await nc.jetstreamManager()).streams.info(`${farm.namespace}_VERDICTS`, { subjects_filter: subject });
-    return info.state.subjects?.[subject] ?? 0;
+    return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
   } finally {
     await nc.close();
   }

@@ -114,26 +114,30 @@ describe('a farm with NATS JWT authentication (per-job verdict credentials)', { 
         jobB = (JSON.parse(submit.stdout) as { id: string }).id;
         const a = await assignment;
         assert.equal(a.jobId, jobB);
-        assert.deepEqual((decodeJwt(a.jwt).nats as { pub: { allow: string[] } }).pub.allow, [`multisect.verdict.${jobB}`]);
+        assert.deepEqual((decodeJwt(a.jwt).nats as { pub: { allow: string[] } }).pub.allow, [`multisect.verdict.${jobB}.${a.probeId}`]);
 
         const servers = [nats.url];
         const tls = lab.agent('agent-2');
-        base = await connectNats({ servers, name: 'agent-2', attempts: 1, tls, credentials: { jwt: reg.natsJwt, seed: key.getSeed() } });
-        scoped = await connectNats({ servers, name: 'agent-2-verdict', attempts: 1, tls, credentials: { jwt: a.jwt, seed: key.getSeed() } });
+        // Its own inbox prefix, as the coordinator said: NATS lets it subscribe nowhere else.
+        assert.equal(reg.natsInboxPrefix, `_INBOX_${key.getPublicKey()}`);
+        const inboxPrefix = reg.natsInboxPrefix;
+        base = await connectNats({ servers, name: 'agent-2', attempts: 1, tls, inboxPrefix, credentials: { jwt: reg.natsJwt, seed: key.getSeed() } });
+        scoped = await connectNats({ servers, name: 'agent-2-verdict', attempts: 1, tls, inboxPrefix, credentials: { jwt: a.jwt, seed: key.getSeed() } });
         const js = scoped.jetstream();
         const verdict = (jobId: string) => Verdict.encode(Verdict.fromPartial({ probeId: a.probeId, jobId, commit: a.commit, agentId: 'agent-2', runs: [{ index: 1, outcome: RunOutcome.RUN_OUTCOME_CRASH, title: 'made up' }] })).finish();
-        await refused("a verdict for another job (the finished one)", () => js.publish(`multisect.verdict.${jobA}`, verdict(jobA), { timeout: 3000 }));
+        await refused("a verdict for another job (the finished one)", () => js.publish(`multisect.verdict.${jobA}.${a.probeId}`, verdict(jobA), { timeout: 3000 }));
+        await refused('the verdict of another probe of the same job', () => js.publish(`multisect.verdict.${jobB}.${jobB}-b-0123456789abcdef`, verdict(jobB), { timeout: 3000 }));
         await refused('job state', () => js.publish(`$KV.jobs.${jobB}`, bytes('{}'), { timeout: 3000 }));
         await refused('events', () => js.publish(`multisect.event.${jobB}`, bytes('{}'), { timeout: 3000 }));
         // Its own connection may write logs, but publish no verdict at all, and read nothing.
         const store = agentStore(base, DEFAULT_STORE_NAMES);
         await store.putLog(`${jobB}/${a.probeId}/run-1.log`, bytes('console'));
-        await refused('a verdict on the agent connection', () => store.js.publish(`multisect.verdict.${jobB}`, verdict(jobB), { timeout: 3000 }));
+        await refused('a verdict on the agent connection', () => store.js.publish(`multisect.verdict.${jobB}.${a.probeId}`, verdict(jobB), { timeout: 3000 }));
         const jsm = await base.jetstreamManager({ checkAPI: false });
         await refused("reading another job's logs", () => jsm.streams.getMessage('OBJ_logs', { last_by_subj: metaSubject('logs', `${jobA}/x`) }));
         await refused('job state, read', () => jsm.streams.getMessage('KV_jobs', { last_by_subj: `$KV.jobs.${jobA}` }));
         // The assignment's own job is open to it: the verdict is stored.
-        const ack = await js.publish(`multisect.verdict.${jobB}`, verdict(jobB), { msgID: a.probeId, timeout: 5000 });
+        const ack = await js.publish(`multisect.verdict.${jobB}.${a.probeId}`, verdict(jobB), { msgID: a.probeId, timeout: 5000 });
         assert.ok(ack.seq > 0);
       } finally {
         clearInterval(beat);
@@ -159,13 +163,13 @@ describe('a farm with NATS JWT authentication (per-job verdict credentials)', { 
   it('a reader credential reads events and logs and publishes nothing', async () => {
     const creds = await readFile(join(authDir, 'readers', 'alice.creds'));
     const t = lab.operator('alice');
-    const nc = await connect({ servers: [nats.url], authenticator: credsAuthenticator(creds), tls: { caFile: t.ca, certFile: t.cert, keyFile: t.key } });
+    const nc = await connect({ servers: [nats.url], authenticator: credsAuthenticator(creds), inboxPrefix: '_INBOX_reader_alice', tls: { caFile: t.ca, certFile: t.cert, keyFile: t.key } });
     try {
       const store = await ensureStore(nc, { bindOnly: true, names: DEFAULT_STORE_NAMES });
       const c = await store.js.consumers.get('EVENTS', { filterSubjects: `multisect.event.${jobA}` });
       assert.ok(await c.next({ expires: 3000 }), 'an event of the job');
       assert.ok((await store.logs.list()).some((e) => e.name.startsWith(`${jobA}/`)), "the job's logs");
-      await refused('a verdict', () => store.js.publish(`multisect.verdict.${jobA}`, bytes('x'), { timeout: 3000 }));
+      await refused('a verdict', () => store.js.publish(`multisect.verdict.${jobA}.x`, bytes('x'), { timeout: 3000 }));
     } finally {
       await nc.close();
     }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { agentStore, connectNats, DEFAULT_STORE_NAMES, ensureStore } from '../../shared/nats.js';
 import { metaSubject } from '../../shared/log-objects.js';
+import { AGENT_ROLE_INBOX, READER_ROLE_INBOX } from '../../shared/nats-permissions.js';
 import { makeLabCerts, startSecureFarm, startSecureNats, type LabCerts, type SecureFarm, type SecureNats } from '../helpers/certs.js';
 import { runCli } from '../helpers/farm.js';
 import { makeHistory, type History } from '../helpers/history.js';
@@ -54,7 +55,7 @@ describe('a TLS farm with NATS role users', { timeout: 300_000 }, () => {
 
   it('NATS refuses an agent writing job state, publishing events, managing streams or reading logs', async () => {
     assert.ok(jobId, 'the bisection ran');
-    const nc = await connectNats({ servers: [nats.url], name: 'rogue-agent', attempts: 1, tls: lab.agent('agent-1') });
+    const nc = await connectNats({ servers: [nats.url], name: 'rogue-agent', attempts: 1, tls: lab.agent('agent-1'), inboxPrefix: AGENT_ROLE_INBOX });
     try {
       const store = agentStore(nc, DEFAULT_STORE_NAMES);
       // No API check: an agent may not even ask for account info.
@@ -82,7 +83,7 @@ describe('a TLS farm with NATS role users', { timeout: 300_000 }, () => {
   });
 
   it('NATS lets an operator read events and logs but publish nothing', async () => {
-    const nc = await connectNats({ servers: [nats.url], name: 'operator', attempts: 1, tls: lab.operator('alice') });
+    const nc = await connectNats({ servers: [nats.url], name: 'operator', attempts: 1, tls: lab.operator('alice'), inboxPrefix: READER_ROLE_INBOX });
     try {
       const store = await ensureStore(nc, { bindOnly: true });
       const c = await store.js.consumers.get('EVENTS', { filterSubjects: `multisect.event.${jobId}` });
@@ -90,7 +91,7 @@ describe('a TLS farm with NATS role users', { timeout: 300_000 }, () => {
       assert.ok(m, 'an event of the job');
       // The agent's blind write is a proper object (nats.js reads it and checks its digest).
       assert.equal(new TextDecoder().decode((await store.logs.getBlob(`${jobId}/probe/extra.log`))!), 'log');
-      await assert.rejects(store.js.publish(`multisect.verdict.${jobId}`, new Uint8Array([1]), { timeout: 3000 }), /Permissions Violation/);
+      await assert.rejects(store.js.publish(`multisect.verdict.${jobId}.x`, new Uint8Array([1]), { timeout: 3000 }), /Permissions Violation/);
     } finally {
       await nc.close();
     }

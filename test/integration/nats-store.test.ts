@@ -31,7 +31,7 @@ describe('NATS store (real nats-server)', () => {
     const nc = await connectNats({ servers: [server.url], name: 'test' });
     try {
       const store = await ensureStore(nc, { names: prefixedStoreNames(uniqueName()) });
-      const subject = store.verdictSubject('job1');
+      const subject = store.verdictSubject('job1', 'probe-1');
       const a = await store.js.publish(subject, new TextEncoder().encode('v1'), { msgID: 'probe-1' });
       const b = await store.js.publish(subject, new TextEncoder().encode('v1'), { msgID: 'probe-1' });
       assert.equal(a.duplicate, false);
@@ -49,7 +49,7 @@ describe('NATS store (real nats-server)', () => {
     let nc = await connectNats({ servers: [server.url], name: 'test' });
     let store = await ensureStore(nc, { names });
     await store.jobs.put('job-7', new TextEncoder().encode('{"state":"running"}'));
-    await store.js.publish(store.verdictSubject('job-7'), new TextEncoder().encode('verdict'), { msgID: 'p7' });
+    await store.js.publish(store.verdictSubject('job-7', 'p7'), new TextEncoder().encode('verdict'), { msgID: 'p7' });
     await store.logs.putBlob({ name: 'job-7/p7/build.log' }, new TextEncoder().encode('build ok'));
     await nc.close();
 

@@ -16,7 +16,8 @@ import { verdictPublisher } from '../../agent/verdict-publisher.js';
 import { natsAuthInit } from '../../cli/actions/nats-auth.js';
 import { NatsCredentials } from '../../coordinator/nats-credentials.js';
 import { silentLogger } from '../../shared/logger.js';
-import { agentStore, connectNats, ensureStore, storeNamesFor, type Store } from '../../shared/nats.js';
+import { agentStore, connectNats, ensureStore, jobVerdictsSubject, storeNamesFor, type Store } from '../../shared/nats.js';
+import { inboxPrefixFor } from '../../shared/nats-permissions.js';
 import { RunOutcome, Verdict } from '../../shared/proto.js';
 import { startNatsServer, uniqueName, type NatsServerHandle } from '../helpers/nats-server.js';
 
@@ -47,8 +48,8 @@ describe('verdicts under assignment credentials (real nats-server, JWT mode)', {
     Verdict.fromPartial({ probeId, jobId, commit: 'c0ffee', agentId: 'agent-1', runs: [{ index: 1, outcome: RunOutcome.RUN_OUTCOME_OK }] });
 
   async function stored(jobId: string): Promise<number> {
-    const info = await store.jsm.streams.info(names.verdictStream, { subjects_filter: store.verdictSubject(jobId) } as never);
-    return (info.state.subjects as Record<string, number> | undefined)?.[store.verdictSubject(jobId)] ?? 0;
+    const info = await store.jsm.streams.info(names.verdictStream, { subjects_filter: jobVerdictsSubject(names, jobId) } as never);
+    return Object.values((info.state.subjects as Record<string, number> | undefined) ?? {}).reduce((a, b) => a + b, 0);
   }
 
   it('keeps the agent key, and publishes an outbox verdict with its credential after a restart', async () => {
@@ -56,19 +57,19 @@ describe('verdicts under assignment credentials (real nats-server, JWT mode)', {
     const key = await loadNatsUserKey(stateDir);
     assert.equal((await loadNatsUserKey(stateDir)).getPublicKey(), key.getPublicKey(), 'the same key after a restart');
     const outbox = new Outbox(join(stateDir, 'outbox'), silentLogger());
-    await outbox.put({ verdict: verdict('ja-b-1', 'ja'), jwt: credentials.forVerdicts('agent-1', key.getPublicKey(), 'ja') });
-    await outbox.put({ verdict: verdict('ja-b-2', 'ja'), jwt: credentials.forVerdicts('agent-1', key.getPublicKey(), 'jb') });
+    await outbox.put({ verdict: verdict('ja-b-1', 'ja'), jwt: credentials.forVerdicts('agent-1', key.getPublicKey(), 'ja', 'ja-b-1') });
+    await outbox.put({ verdict: verdict('ja-b-2', 'ja'), jwt: credentials.forVerdicts('agent-1', key.getPublicKey(), 'ja', 'ja-b-3') });
 
     // "Restart": a new key object from the same state directory, and the outbox read back.
     const restarted = await loadNatsUserKey(stateDir);
-    const publish = verdictPublisher({ store: () => agentStore(store.nc, names), servers: () => [server.url], tls: () => undefined, key: () => restarted, name: 't' });
+    const publish = verdictPublisher({ store: () => agentStore(store.nc, names), servers: () => [server.url], tls: () => undefined, inboxPrefix: () => inboxPrefixFor(restarted.getPublicKey()), key: () => restarted, name: 't' });
     const pending = await outbox.pending();
     assert.equal(pending.length, 2);
     const signal = new AbortController().signal;
     const [good, wrongJob] = pending;
     assert.equal(await outbox.publish(publish, good!, signal), true);
     assert.equal(await stored('ja'), 1);
-    // A credential for job jb carries a verdict of job ja: NATS refuses, the verdict stays.
+    // The credential of another probe (ja-b-3) carries the verdict of ja-b-2: NATS refuses, the verdict stays.
     assert.equal(await outbox.publish(publish, wrongJob!, signal), false);
     assert.equal(await stored('ja'), 1);
     assert.deepEqual((await readdir(join(stateDir, 'outbox'))).sort(), ['ja-b-2.jwt', 'ja-b-2.verdict']);
@@ -82,10 +83,10 @@ describe('verdicts under assignment credentials (real nats-server, JWT mode)', {
     // A credential minted an hour ago with a one-minute life.
     const realNow = Date.now;
     Date.now = () => realNow() - 3600_000;
-    const jwt = expired.forVerdicts('agent-1', key.getPublicKey(), 'jc');
+    const jwt = expired.forVerdicts('agent-1', key.getPublicKey(), 'jc', 'jc-b-1');
     Date.now = realNow;
     await outbox.put({ verdict: verdict('jc-b-1', 'jc'), jwt });
-    const publish = verdictPublisher({ store: () => agentStore(store.nc, names), servers: () => [server.url], tls: () => undefined, key: () => key, name: 't' });
+    const publish = verdictPublisher({ store: () => agentStore(store.nc, names), servers: () => [server.url], tls: () => undefined, inboxPrefix: () => inboxPrefixFor(key.getPublicKey()), key: () => key, name: 't' });
     assert.equal(await outbox.publish(publish, (await outbox.pending())[0]!, new AbortController().signal), false);
     assert.equal(await stored('jc'), 0);
     assert.deepEqual(await readdir(join(stateDir, 'outbox')), []);

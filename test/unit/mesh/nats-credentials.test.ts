@@ -59,15 +59,16 @@ describe('the credentials the coordinator mints', () => {
   const agentKey = createUserKey().getPublicKey();
 
   it('an assignment credential publishes on its job only, and lapses', () => {
-    const c = decodeJwt(creds.forVerdicts('agent-1', agentKey, 'j42'));
+    const c = decodeJwt(creds.forVerdicts('agent-1', agentKey, 'j42', 'j42-b-1'));
     assert.equal(c.iss, account.getPublicKey());
     assert.equal(c.sub, agentKey);
-    assert.deepEqual((c.nats as { pub: unknown }).pub, { allow: ['multisect.verdict.j42'] });
+    assert.deepEqual((c.nats as { pub: unknown }).pub, { allow: ['multisect.verdict.j42.j42-b-1'] });
+    assert.deepEqual((c.nats as { sub: unknown }).sub, { allow: [`_INBOX_${agentKey}.>`] }, 'its own inbox only');
     assert.equal(c.exp! - c.iat, 7 * 24 * 3600);
   });
 
   it("an agent's own credential may put logs but publish no verdict, job state or event", () => {
-    const allow = agentPermissions(DEFAULT_STORE_NAMES).pub.allow!;
+    const allow = agentPermissions(DEFAULT_STORE_NAMES, '_INBOX_x').pub.allow!;
     assert.ok(allow.includes('$O.logs.C.>'));
     for (const s of allow) assert.doesNotMatch(s, /verdict|\$KV|event|CREATE|DELETE|PURGE|^>$/, s);
     const c = decodeJwt(creds.forAgent('agent-1', agentKey));
@@ -76,8 +77,8 @@ describe('the credentials the coordinator mints', () => {
 
   it('follows the namespace of the farm', () => {
     const names = storeNamesFor('t1');
-    assert.deepEqual(verdictPermissions(names, 'j1').pub.allow, ['t1.verdict.j1']);
-    assert.ok(readerPermissions(names).pub.allow!.includes('$JS.API.STREAM.INFO.t1_EVENTS'));
+    assert.deepEqual(verdictPermissions(names, 'j1', 'p1', '_INBOX_x').pub.allow, ['t1.verdict.j1.p1']);
+    assert.ok(readerPermissions(names, '_INBOX_r').pub.allow!.includes('$JS.API.STREAM.INFO.t1_EVENTS'));
   });
 
   it('refuses an agent without a key, and a seed that is not an account', () => {
