@@ -24,10 +24,9 @@ import {
 import { classifyOutput, titleMatchesPolicy } from './classify.js';
 import { compileAgentOptions, type AgentOptions, type AgentOptionsInput } from './options.js';
 import { Outbox, type VerdictPublisher } from './outbox.js';
-import { verdictPublisher } from './verdict-publisher.js';
+import { verdictPublisher, type VerdictConnection } from './verdict-publisher.js';
 import { loadNatsUserKey } from './nats-key.js';
 import type { KeyPair } from '../shared/nats-jwt.js';
-import type { TlsFiles } from '../shared/tls.js';
 import { runProbe, type ProbeRunnerDeps } from './probe-runner.js';
 import { ScriptRecipe } from './recipes/script.js';
 import type { Recipe } from './recipes/types.js';
@@ -60,10 +59,8 @@ export class Agent {
   private client: AgentServiceClient | undefined;
   private nc: NatsConnection | undefined;
   private store: AgentStore | undefined;
-  /** How `ensureNats` reached NATS: servers and TLS, reused by each verdict's connection. */
-  private natsServers: string[] = [];
-  private natsTlsFiles: { tls?: TlsFiles } = {};
-  private natsInboxPrefix = '';
+  /** How `ensureNats` reached NATS, reused by each verdict's connection. */
+  private natsConnection: VerdictConnection = { servers: [] };
   private loop: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly stop = new AbortController();
@@ -82,9 +79,7 @@ export class Agent {
     this.outbox = new Outbox(join(options.stateDir, 'outbox'), this.logger);
     this.publishVerdict = verdictPublisher({
       store: () => this.store,
-      servers: () => this.natsServers,
-      tls: () => this.natsTlsFiles.tls,
-      inboxPrefix: () => this.natsInboxPrefix,
+      connection: () => this.natsConnection,
       key: () => this.natsKey,
       name: `multisect-agent-${options.id}-verdict`,
     });
@@ -179,10 +174,8 @@ export class Agent {
     const tls = this.options.natsTls.kind === 'tls' && servers.some((u) => u.startsWith('tls://')) ? { tls: this.options.natsTls.files } : {};
     // With NATS JWT authentication the coordinator sent a credential for this agent's key.
     const auth = reg.natsJwt ? { credentials: { jwt: reg.natsJwt, seed: this.natsKey.getSeed() } } : {};
-    this.natsInboxPrefix = reg.natsInboxPrefix;
-    this.nc = await connectNats({ servers, name: `multisect-agent-${this.options.id}`, logger: this.logger, attempts: 3, inboxPrefix: reg.natsInboxPrefix, ...tls, ...auth });
-    this.natsServers = servers;
-    this.natsTlsFiles = tls;
+    this.natsConnection = { servers, inboxPrefix: reg.natsInboxPrefix, ...tls };
+    this.nc = await connectNats({ ...this.natsConnection, name: `multisect-agent-${this.options.id}`, logger: this.logger, attempts: 3, ...auth });
     // Publish only: the coordinator created the streams; an agent's NATS user may read nothing.
     this.store = agentStore(this.nc, storeNamesFor(reg.namespace));
   }

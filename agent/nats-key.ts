@@ -3,7 +3,8 @@
  * outbox stay publishable after a restart: their credentials were minted for this key. Only the
  * public half ever leaves the host (at Register).
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './files.js';
 import { join } from 'node:path';
 import { createUserKey, keyPairFromSeed, seedOf, type KeyPair } from '../shared/nats-jwt.js';
 
@@ -16,7 +17,6 @@ export async function loadNatsUserKey(stateDir: string): Promise<KeyPair> {
   if (seed !== undefined) return keyPairFromSeed(seed, file);
   const key = createUserKey();
   await mkdir(stateDir, { recursive: true });
-  await writeFile(`${file}.tmp`, `${seedOf(key)}\n`, { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
+  await writeFileAtomic(file, `${seedOf(key)}\n`);
   return key;
 }

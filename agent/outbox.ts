@@ -6,7 +6,8 @@
  * With NATS JWT authentication a verdict is kept with the credential of its assignment (the
  * only one NATS accepts it with), in `<probe>.jwt` next to `<probe>.verdict`.
  */
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { writeFileAtomic } from './files.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { decodeJwt } from '../shared/nats-jwt.js';
@@ -34,8 +35,8 @@ export class Outbox {
     await mkdir(this.dir, { recursive: true });
     const file = join(this.dir, `${p.verdict.probeId}.verdict`);
     // The credential first: a verdict file is only ever seen complete with it.
-    if (p.jwt) await atomicWrite(join(this.dir, `${p.verdict.probeId}.jwt`), p.jwt);
-    await atomicWrite(file, Verdict.encode(p.verdict).finish());
+    if (p.jwt) await writeFileAtomic(join(this.dir, `${p.verdict.probeId}.jwt`), p.jwt);
+    await writeFileAtomic(file, Verdict.encode(p.verdict).finish());
     return file;
   }
 
@@ -91,11 +92,6 @@ export class Outbox {
     await unlink(join(this.dir, `${probeId}.verdict`)).catch(() => undefined);
     await unlink(join(this.dir, `${probeId}.jwt`)).catch(() => undefined);
   }
-}
-
-async function atomicWrite(file: string, data: Uint8Array | string): Promise<void> {
-  await writeFile(`${file}.tmp`, data, { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
 }
 
 function credentialExpired(jwt: string): boolean {

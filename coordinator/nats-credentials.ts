@@ -1,7 +1,7 @@
 /**
  * The coordinator as the issuer of NATS credentials (NATS JWT authentication). It holds the
  * seed of the farm's NATS account and mints user JWTs for the keys agents send at Register:
- * one per agent for its logs, and one per assignment for that job's verdict subject. NATS then
+ * one per agent for its logs, and one per assignment for that probe's verdict subject. NATS then
  * refuses an agent's verdict for a job it was not given — the server enforces what the
  * coordinator decided, without a call to the server (it checks signatures offline).
  */

@@ -50,7 +50,7 @@ export interface CoordinatorOptions {
   /**
    * NATS JWT authentication: the seed of the farm's NATS account (account.seed from `multisect
    * nats-auth init`). The coordinator then connects with a credential it mints itself and gives
-   * agents theirs: logs for the agent, and with every assignment one for that job's verdicts
+   * agents theirs: logs for the agent, and with every assignment one for that probe's verdict
    * only. Default: none (NATS users come from the server's configuration, e.g. certificates).
    */
   natsAccountSeed: string | undefined;

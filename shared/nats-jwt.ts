@@ -5,7 +5,7 @@
  * Why: with static users in nats-server.conf, permissions are fixed per role; the server can
  * not know which jobs an agent works on. In JWT mode the coordinator holds the account's
  * signing seed and gives every agent, with every assignment, a user JWT that may publish on
- * that one job's verdict subject and nothing else — so NATS itself refuses a verdict for a job
+ * that one probe's verdict subject and nothing else — so NATS itself refuses a verdict for a job
  * the agent was not given. The server checks the signatures offline (resolver MEMORY), so no
  * call to the server is needed to mint a credential.
  *

@@ -39,7 +39,7 @@ try {
     const wide = userJwt(account, { userKey: key.getPublicKey(), name: 'bench', permissions: { pub: { allow: ['multisect.verdict.>'] }, sub: { allow: [`${inboxPrefixFor(key.getPublicKey())}.>`] } } });
     const nc = await connectNats({ servers: [nats.url], name: 'bench-agent', attempts: 1, tls, inboxPrefix: inboxPrefixFor(key.getPublicKey()), credentials: { jwt: wide, seed: key.getSeed() } });
     const store = agentStore(nc, DEFAULT_STORE_NAMES);
-    const publish = verdictPublisher({ store: () => store, servers: () => [nats.url], tls: () => tls, inboxPrefix: () => inboxPrefixFor(key.getPublicKey()), key: () => key, name: 'bench-verdict' });
+    const publish = verdictPublisher({ store: () => store, connection: () => ({ servers: [nats.url], tls, inboxPrefix: inboxPrefixFor(key.getPublicKey()) }), key: () => key, name: 'bench-verdict' });
     const verdict = (i: number, job: string) => Verdict.fromPartial({ probeId: `${job}-b-${i}`, jobId: job, commit: 'c0ffee', agentId: 'agent-1', runs: [{ index: 1, outcome: RunOutcome.RUN_OUTCOME_OK }] });
 
     const time = async (fn: (i: number) => Promise<unknown>): Promise<number> => {

@@ -2,7 +2,7 @@
  * A farm with NATS JWT authentication, end to end: `multisect nats-auth init` makes the account,
  * nats-server runs with it (TLS with client certificates too), the coordinator holds the
  * account seed and mints credentials: an agent's own (logs only) at Register, and one per
- * assignment that may publish on that job's verdict subject only. A bisection runs through it;
+ * assignment that may publish on that probe's verdict subject only. A bisection runs through it;
  * then an agent (played by the test, with a real certificate and a real assignment) tries what
  * it must not, and NATS refuses: another job's verdicts, job state, events, verdicts without an
  * assignment's credential, a credential the farm did not sign.

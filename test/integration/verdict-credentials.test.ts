@@ -62,7 +62,7 @@ describe('verdicts under assignment credentials (real nats-server, JWT mode)', {
 
     // "Restart": a new key object from the same state directory, and the outbox read back.
     const restarted = await loadNatsUserKey(stateDir);
-    const publish = verdictPublisher({ store: () => agentStore(store.nc, names), servers: () => [server.url], tls: () => undefined, inboxPrefix: () => inboxPrefixFor(restarted.getPublicKey()), key: () => restarted, name: 't' });
+    const publish = verdictPublisher({ store: () => agentStore(store.nc, names), connection: () => ({ servers: [server.url], inboxPrefix: inboxPrefixFor(restarted.getPublicKey()) }), key: () => restarted, name: 't' });
     const pending = await outbox.pending();
     assert.equal(pending.length, 2);
     const signal = new AbortController().signal;
@@ -86,7 +86,7 @@ describe('verdicts under assignment credentials (real nats-server, JWT mode)', {
     const jwt = expired.forVerdicts('agent-1', key.getPublicKey(), 'jc', 'jc-b-1');
     Date.now = realNow;
     await outbox.put({ verdict: verdict('jc-b-1', 'jc'), jwt });
-    const publish = verdictPublisher({ store: () => agentStore(store.nc, names), servers: () => [server.url], tls: () => undefined, inboxPrefix: () => inboxPrefixFor(key.getPublicKey()), key: () => key, name: 't' });
+    const publish = verdictPublisher({ store: () => agentStore(store.nc, names), connection: () => ({ servers: [server.url], inboxPrefix: inboxPrefixFor(key.getPublicKey()) }), key: () => key, name: 't' });
     assert.equal(await outbox.publish(publish, (await outbox.pending())[0]!, new AbortController().signal), false);
     assert.equal(await stored('jc'), 0);
     assert.deepEqual(await readdir(join(stateDir, 'outbox')), []);
