@@ -31,6 +31,7 @@ import { runProbe, type ProbeRunnerDeps } from './probe-runner.js';
 import { ScriptRecipe } from './recipes/script.js';
 import type { Recipe } from './recipes/types.js';
 import { Workspace } from './workspace.js';
+import { decideAccel, type AccelDecision } from './kernel/accel.js';
 import { sleep } from '../shared/sleep.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -74,6 +75,8 @@ export class Agent {
     recipes: Map<string, Recipe>,
     /** This agent's NATS user key (NATS JWT authentication mints credentials for it). */
     private readonly natsKey: KeyPair,
+    /** The qemu accelerator, proven once at start-up (shown by `multisect agents`). */
+    readonly accel: AccelDecision,
   ) {
     this.logger = options.logger.child({ component: 'agent', agentId: options.id });
     this.outbox = new Outbox(join(options.stateDir, 'outbox'), this.logger);
@@ -92,6 +95,8 @@ export class Agent {
       store: () => this.store,
       cpus: perSlotCpus,
       vmCapacity: perSlotVms,
+      accel: accel.accel,
+      qemu: options.qemu,
       logger: this.logger,
       progress: (probe, slot, phase, run) => this.send({ msg: { $case: 'slot', value: { slot, phase: PHASES[phase] ?? SlotPhase.SLOT_PHASE_UNSPECIFIED, probeId: probe.id, jobId: probe.jobId, commit: probe.commit, run: run ?? 0, runs: probe.runs } } }),
       classify: (probe, output) => classifyOutput(probe.policy, output),
@@ -104,7 +109,13 @@ export class Agent {
     const options = compileAgentOptions(input);
     const recipes = new Map<string, Recipe>();
     for (const r of [new ScriptRecipe(), ...extraRecipes]) if (options.recipeKinds.includes(r.kind)) recipes.set(r.kind, r);
-    return new Agent(options, recipes, await loadNatsUserKey(options.stateDir));
+    const logger = options.logger.child({ component: 'accel', agentId: options.id });
+    // Only kernel VMs need an accelerator: a script-only agent does not start qemu to find out.
+    const accel: AccelDecision = recipes.has('kernel')
+      ? await decideAccel(options.accel, { device: options.kvmDevice, qemu: options.qemu, kernel: options.accelProbeKernel })
+      : { accel: 'tcg', how: 'unusable', reason: 'no kernel recipe on this agent' };
+    logger.info({ accel: accel.accel, how: accel.how, reason: accel.reason }, `kernel VMs run under ${accel.accel}`);
+    return new Agent(options, recipes, await loadNatsUserKey(options.stateDir), accel);
   }
 
   get currentState(): AgentState {
@@ -161,6 +172,8 @@ export class Agent {
       recipeKinds: [...this.runnerDeps.recipes.keys()],
       version: AGENT_VERSION,
       natsUserKey: this.natsKey.getPublicKey(),
+      accel: this.accel.accel,
+      accelReason: this.accel.reason,
     });
     return new Promise((resolve, reject) =>
       client.register(req, { deadline: Date.now() + 5000 } as never, (err, res) => (err ? reject(err) : resolve(res))),

@@ -5,6 +5,7 @@ import { InvalidOptionError } from '../shared/errors.js';
 import { DEFAULT_COORDINATOR_ADDRESS } from '../shared/grpc.js';
 import { hostPort, natsUrl, positiveInt } from '../shared/options.js';
 import { TlsConfigError, type Security } from '../shared/tls.js';
+import type { AccelChoice } from './kernel/accel.js';
 
 export interface AgentOptions {
   /** Agent id, unique in the farm. Default: the host name. */
@@ -45,6 +46,20 @@ export interface AgentOptions {
   drainMs: number;
   /** Longest wait between reconnection attempts. Default 5 s. */
   maxBackoffMs: number;
+  /**
+   * qemu accelerator for kernel VMs: 'auto' (default) uses KVM only after a guest has run under it
+   * at start-up (agent/kernel/accel.ts); 'kvm' or 'tcg' force it. A job's recipe may still force one.
+   */
+  accel: AccelChoice;
+  /** The KVM device to prove. Default /dev/kvm. */
+  kvmDevice: string;
+  /**
+   * A kernel image booted under KVM at start-up to prove it (broken hosts hang right after the
+   * real-mode setup). Default: the host's own /boot/vmlinuz-<release> when readable; '' = none.
+   */
+  accelProbeKernel: string | undefined;
+  /** The qemu binary, for the proof and for jobs that name none. Default qemu-system-x86_64. */
+  qemu: string;
   logger: Logger;
 }
 
@@ -76,6 +91,15 @@ export function compileAgentOptions(input: AgentOptionsInput): AgentOptions {
     recipeKinds: input.recipeKinds ?? ['script', 'kernel'],
     drainMs: positiveInt('drainMs', input.drainMs ?? 10_000, { min: 0 }),
     maxBackoffMs: positiveInt('maxBackoffMs', input.maxBackoffMs ?? 5_000, { min: 100 }),
+    accel: accelChoice(input.accel ?? 'auto'),
+    kvmDevice: input.kvmDevice || '/dev/kvm',
+    accelProbeKernel: input.accelProbeKernel,
+    qemu: input.qemu || 'qemu-system-x86_64',
     logger: input.logger,
   };
+}
+
+function accelChoice(v: string): AccelChoice {
+  if (v === 'auto' || v === 'kvm' || v === 'tcg') return v;
+  throw new InvalidOptionError('accel', `${JSON.stringify(v)}: must be auto, kvm or tcg`);
 }

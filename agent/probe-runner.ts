@@ -8,6 +8,7 @@ import { withRetry, type AgentStore } from '../shared/nats.js';
 import { BuildFacts, type Probe, Verdict } from '../shared/proto.js';
 import type { RunClassification, ProbePhase, Recipe } from './recipes/types.js';
 import type { Workspace } from './workspace.js';
+import type { Accel } from './kernel/accel.js';
 
 export interface ProbeRunnerDeps {
   agentId: string;
@@ -16,6 +17,9 @@ export interface ProbeRunnerDeps {
   store: () => AgentStore | undefined;
   cpus: number;
   vmCapacity: number;
+  /** The accelerator proven at start-up, and the qemu binary. */
+  accel: Accel;
+  qemu: string;
   logger: Logger;
   progress(probe: Probe, slot: number, phase: ProbePhase | 'checkout' | 'publishing', run?: number): void;
   classify(probe: Probe, output: string): RunClassification;
@@ -54,6 +58,8 @@ export async function runProbe(deps: ProbeRunnerDeps, probe: Probe, slot: number
       slot,
       cpus: deps.cpus,
       vmCapacity: deps.vmCapacity,
+      accel: deps.accel,
+      qemu: deps.qemu,
       signal,
       logger,
       progress: (phase, run) => deps.progress(probe, slot, phase, run),

@@ -63,12 +63,17 @@ export function jobText(job: Job): string {
 
 export function agentsTable(agents: AgentInfo[]): string {
   if (agents.length === 0) return 'no agents';
-  const rows = [['AGENT', 'HOST', 'STATE', 'SLOTS', 'BUSY', 'LAST SEEN', 'PROBLEM']];
+  const rows = [['AGENT', 'HOST', 'STATE', 'ACCEL', 'SLOTS', 'BUSY', 'LAST SEEN', 'PROBLEM']];
   for (const a of agents) {
     const busy = a.slotStatus.filter((s) => s.probeId).map((s) => `${s.slot}:${short(s.commit)} ${s.phase}`);
-    rows.push([a.agentId, a.host, a.connected ? 'connected' : 'gone', String(a.slots), busy.join(', ') || '-', `${formatDuration(Date.now() - Number(a.lastSeenMs))} ago`, a.problem || '-']);
+    rows.push([a.agentId, a.host, a.connected ? 'connected' : 'gone', a.accel || '-', String(a.slots), busy.join(', ') || '-', `${formatDuration(Date.now() - Number(a.lastSeenMs))} ago`, a.problem || '-']);
   }
-  return table(rows);
+  // Why each agent runs its VMs the way it does: a TCG agent is ~10x slower, the operator should know why.
+  const why = agents.filter((a) => a.accelReason).map((a) => `  ${a.agentId}: ${a.accel}: ${a.accelReason}`);
+  return why.length ? `${table(rows)}
+
+accelerators:
+${why.join('\n')}` : table(rows);
 }
 
 export function eventLine(ev: JobEvent): string {

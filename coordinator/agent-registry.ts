@@ -121,6 +121,8 @@ export class AgentRegistry {
       connected: agent.stream !== undefined,
       lastSeenMs: agent.lastSeenMs,
       problem: agent.problem,
+      accel: i.accel,
+      accelReason: i.accelReason,
       slotStatus: agent.slots.map((s, slot) => ({
         slot,
         phase: s.probe ? phaseName(s.status?.phase ?? SlotPhase.SLOT_PHASE_CHECKOUT) : 'idle',

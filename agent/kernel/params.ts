@@ -19,9 +19,9 @@
  * | total_timeout      | 900 s                                                            |
  * | boot_marker        | Run \S+ as init process                                          |
  * | done_marker        | the default initramfs's marker; when set, a clean run without it is a skip |
- * | qemu               | qemu-system-x86_64                                               |
+ * | qemu               | the agent's qemu (--qemu, default qemu-system-x86_64)            |
  * | qemu_args          | JSON array of extra qemu arguments                               |
- * | accel              | auto (kvm when /dev/kvm is usable, else tcg)                     |
+ * | accel              | auto: the agent's proven accelerator (kvm only once a guest ran under it); kvm or tcg force it |
  * | build_infra_exit   | none: a build exit status that means "host not ready" (infra), not a skip |
  */
 import { isAbsolute, resolve } from 'node:path';
@@ -62,7 +62,7 @@ function num(params: Record<string, string>, key: string, def: number, min = 1):
   return n;
 }
 
-export function parseKernelParams(params: Record<string, string>, dirs: { worktree: string; buildDir: string; cpus: number }): KernelParams {
+export function parseKernelParams(params: Record<string, string>, dirs: { worktree: string; buildDir: string; cpus: number; qemu?: string }): KernelParams {
   const inBuild = (p: string) => (isAbsolute(p) ? p : resolve(dirs.buildDir, p));
   const inTree = (p: string) => (isAbsolute(p) ? p : resolve(dirs.worktree, p));
   let qemuArgs: string[] = [];
@@ -102,7 +102,7 @@ export function parseKernelParams(params: Record<string, string>, dirs: { worktr
     totalTimeoutMs: num(params, 'total_timeout', 900) * 1000,
     bootMarker,
     doneMarker: params.done_marker || undefined,
-    qemu: params.qemu || 'qemu-system-x86_64',
+    qemu: params.qemu || dirs.qemu || 'qemu-system-x86_64',
     qemuArgs,
     accel,
     buildInfraExit: params.build_infra_exit ? num(params, 'build_infra_exit', 0, 1) : undefined,

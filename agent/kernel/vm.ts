@@ -10,7 +10,7 @@ import { constants, createWriteStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { CancelledError, InfraError } from '../../shared/errors.js';
-import { accelArgs, detectAccel, type Accel } from './accel.js';
+import { accelArgs, hostAccel, type Accel } from './accel.js';
 
 export interface VmOptions {
   kernel: string;
@@ -21,7 +21,7 @@ export interface VmOptions {
   qemu?: string;
   memoryMb?: number;
   cpus?: number;
-  /** 'auto' (default) uses KVM when /dev/kvm is usable. */
+  /** 'auto' (default): the host's proven accelerator (accel.ts: KVM only once a guest ran under it). */
   accel?: Accel | 'auto';
   /** More qemu arguments (devices, drives), appended as they are. */
   extraArgs?: string[];
@@ -104,7 +104,7 @@ export async function runVm(o: VmOptions): Promise<VmResult> {
   if (o.signal?.aborted) throw new CancelledError('cancelled before the VM started');
   await mustExist(o.kernel, 'kernel image');
   if (o.initrd) await mustExist(o.initrd, 'initramfs');
-  const accel = o.accel === undefined || o.accel === 'auto' ? await detectAccel() : o.accel;
+  const accel = o.accel === undefined || o.accel === 'auto' ? (await hostAccel()).accel : o.accel;
   const qemu = o.qemu ?? 'qemu-system-x86_64';
   const args = qemuArgs(o, accel);
   o.logger?.debug({ qemu, args }, 'starting VM');

@@ -56,7 +56,7 @@ export class KernelRecipe implements Recipe {
     const recipe = ctx.probe.recipe;
     let params: KernelParams;
     try {
-      params = parseKernelParams(recipe?.params ?? {}, { worktree: ctx.worktree, buildDir: ctx.buildDir, cpus: ctx.cpus });
+      params = parseKernelParams(recipe?.params ?? {}, { worktree: ctx.worktree, buildDir: ctx.buildDir, cpus: ctx.cpus, qemu: ctx.qemu });
     } catch (err) {
       if (err instanceof InvalidOptionError) return { build: BuildFacts.fromPartial({ ok: false, error: err.message }), runs: [], abortReason: err.message };
       throw err;
@@ -99,7 +99,7 @@ export class KernelRecipe implements Recipe {
       ctx.progress('booting', i + 1);
       const vm = await runVm({
         kernel: params.kernel, initrd, cmdline: params.cmdline, consoleLog: join(ctx.scratchDir, `console-${i}.log`),
-        qemu: params.qemu, memoryMb: params.memoryMb, cpus: params.cpus, accel: params.accel, extraArgs: params.qemuArgs,
+        qemu: params.qemu, memoryMb: params.memoryMb, cpus: params.cpus, accel: params.accel === 'auto' ? ctx.accel : params.accel, extraArgs: params.qemuArgs,
         bootMarker: params.bootMarker, bootTimeoutMs: params.bootTimeoutMs, noOutputTimeoutMs: params.noOutputTimeoutMs,
         totalTimeoutMs: params.totalTimeoutMs, signal, logger: ctx.logger, onBoot: () => ctx.progress('testing', i + 1),
       });

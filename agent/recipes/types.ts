@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { BuildFacts, Probe, RunResult } from '../../shared/proto.js';
+import type { Accel } from '../kernel/accel.js';
 
 export type ProbePhase = 'building' | 'booting' | 'testing';
 
@@ -30,6 +31,10 @@ export interface ProbeContext {
   cpus: number;
   /** VMs this slot may run at once. */
   vmCapacity: number;
+  /** The accelerator the agent proved at start-up; a job's recipe.params.accel may force another. */
+  accel: Accel;
+  /** The agent's qemu binary, for jobs that name none. */
+  qemu: string;
   /** Aborted when the probe is cancelled or the agent shuts down: kill everything at once. */
   signal: AbortSignal;
   logger: Logger;

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Agent } from '../../agent/agent.js';
+import type { AgentOptionsInput } from '../../agent/options.js';
 import { Coordinator } from '../../coordinator/coordinator.js';
 import { CoordinatorUnavailableError, InvalidOptionError } from '../../shared/errors.js';
 import { readFile } from 'node:fs/promises';
@@ -64,6 +65,11 @@ export interface AgentActionOptions {
   cpus?: number;
   vmCapacity?: number;
   drainMs?: number;
+  /** auto | kvm | tcg (validated by compileAgentOptions). */
+  accel?: string;
+  kvmDevice?: string;
+  accelProbeKernel?: string;
+  qemu?: string;
   security: Security;
   logger: Logger;
 }
@@ -85,6 +91,10 @@ export async function startAgent(o: AgentActionOptions): Promise<Agent> {
       cpus: o.cpus,
       vmCapacity: o.vmCapacity,
       drainMs: o.drainMs,
+      accel: o.accel as AgentOptionsInput['accel'],
+      kvmDevice: o.kvmDevice,
+      accelProbeKernel: o.accelProbeKernel,
+      qemu: o.qemu,
       security: o.security,
       logger: o.logger,
     },
@@ -102,6 +112,9 @@ export interface UpOptions {
   listen: string;
   leaseMs?: number;
   namespace?: string;
+  /** The agents' --accel and --accel-probe-kernel. */
+  accel?: string;
+  accelProbeKernel?: string;
   /** Called with progress lines ("nats-server on ...", "agent-1 ready"). */
   onLine?: (line: string) => void;
 }
@@ -145,7 +158,8 @@ export async function startLocalFarm(o: UpOptions): Promise<LocalFarm> {
     const client = await waitForCoordinator(o.listen, coord);
     say(`coordinator on ${o.listen} (log ${coord.logFile})`);
     for (let i = 1; i <= o.agents; i++) {
-      const a = selfCommand(['agent', '--insecure', '--id', `agent-${i}`, '--coordinator', o.listen, '--slots', String(o.slots), '--state-dir', join(stateDir, 'agents', `agent-${i}`)]);
+      const accel = [...(o.accel ? ['--accel', o.accel] : []), ...(o.accelProbeKernel !== undefined ? ['--accel-probe-kernel', o.accelProbeKernel] : [])];
+      const a = selfCommand(['agent', '--insecure', '--id', `agent-${i}`, '--coordinator', o.listen, '--slots', String(o.slots), '--state-dir', join(stateDir, 'agents', `agent-${i}`), ...accel]);
       processes.push(spawnManaged(`agent-${i}`, a.program, a.args, logDir));
     }
     const deadline = Date.now() + 30_000;

@@ -123,11 +123,15 @@ export function registerFarm(program: Command): void {
       .option('--nats <url>', 'NATS URL (default: what the coordinator advertises)', collect, [])
       .option('--state-dir <dir>', 'mirrors, worktrees, build directories, verdict outbox')
     .option('--drain <seconds>', 'on SIGTERM, wait this long for running probes before handing them back', '10')
+      .option('--accel <mode>', 'qemu accelerator: auto (KVM only once a test guest ran under it at start-up), kvm or tcg', 'auto')
+      .option('--kvm-device <path>', 'the KVM device to prove', '/dev/kvm')
+      .option('--accel-probe-kernel <image>', 'a kernel image booted under KVM at start-up to prove it (default: /boot/vmlinuz-$(uname -r) when readable; "" for none)')
+      .option('--qemu <binary>', 'qemu binary for the proof and for jobs that name none', 'qemu-system-x86_64')
     .option('--log-level <level>', 'log level', env.logLevel()),
   )
     .addHelpText(
       'after',
-      '\nExample:\n  multisect agent --coordinator coord1.lab:7420,coord2.lab:7420 --slots 4 --state-dir /var/lib/multisect-agent \\\n    --tls-ca /etc/multisect/tls/ca.crt --tls-cert /etc/multisect/tls/agent.crt --tls-key /etc/multisect/tls/agent.key\n  With TLS the id defaults to the CN of the certificate; the coordinator refuses any other.',
+      '\nExample:\n  multisect agent --coordinator coord1.lab:7420,coord2.lab:7420 --slots 4 --state-dir /var/lib/multisect-agent \\\n    --tls-ca /etc/multisect/tls/ca.crt --tls-cert /etc/multisect/tls/agent.crt --tls-key /etc/multisect/tls/agent.key\n  With TLS the id defaults to the CN of the certificate; the coordinator refuses any other.\n  At start-up the agent proves KVM (a test guest must run under it) or falls back to TCG; `multisect agents` shows which and why.',
     )
     .action(async (o) =>
       runCommand(false, async () => {
@@ -144,6 +148,10 @@ export function registerFarm(program: Command): void {
           vmCapacity: o.vms ? parseIntFlag('--vms', o.vms) : undefined,
           stateDir: o.stateDir ?? join(env.stateDir() ?? defaultStateDir(), 'agent', id ?? 'default'),
           drainMs: parseNumberFlag('--drain', o.drain) * 1000,
+          accel: o.accel,
+          kvmDevice: o.kvmDevice,
+          accelProbeKernel: o.accelProbeKernel,
+          qemu: o.qemu,
           logger,
         });
         await untilSignal(() => agent.close());
@@ -159,6 +167,8 @@ export function registerFarm(program: Command): void {
     .option('--state-dir <dir>', 'state directory (NATS store, mirrors, worktrees, logs)', env.stateDir() ?? defaultStateDir())
     .option('--listen <addr>', 'coordinator address', env.coordinator())
     .option('--lease <seconds>', 'lease of an assignment without heartbeat', '30')
+    .option('--accel <mode>', "the agents' qemu accelerator: auto (proven at start-up), kvm or tcg", 'auto')
+    .option('--accel-probe-kernel <image>', 'a kernel image the agents boot under KVM to prove it')
     .addHelpText('after', '\nExample:\n  multisect up --agents 4 --slots 2\n  multisect bisect --repo . --bad HEAD --good v1.0 --test ./t.sh   # in another terminal')
     .action(async (o) =>
       runCommand(false, async () => {
@@ -169,6 +179,8 @@ export function registerFarm(program: Command): void {
           stateDir: o.stateDir,
           listen: o.listen,
           leaseMs: parseNumberFlag('--lease', o.lease) * 1000,
+          accel: o.accel,
+          accelProbeKernel: o.accelProbeKernel,
           onLine: (l) => process.stderr.write(`${l}\n`),
         });
         process.stdout.write(`local farm ready: coordinator ${farm.coordinator}, NATS ${farm.nats}; Ctrl-C stops it\n`);

@@ -76,7 +76,7 @@ try {
 
   const listen = `127.0.0.1:${await freePort()}`;
   say(`== starting a local farm: nats-server, a coordinator and ${agents} agents`);
-  const farm = await startLocalFarm({ agents, slots: 1, stateDir: join(work, 'state'), listen, onLine: (l) => say(`   ${l}`) });
+  const farm = await startLocalFarm({ agents, slots: 1, stateDir: join(work, 'state'), listen, accelProbeKernel: setup.kernel, onLine: (l) => say(`   ${l}`) });
   stop = farm.stop;
 
   say(`== bisecting with the kernel recipe (build the module, boot ${setup.release} in qemu, run the reproducer, ${runs} run(s) per probe)`);

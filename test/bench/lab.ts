@@ -23,7 +23,7 @@ import { JobState } from '../../shared/proto.js';
 import { isBugKind } from '../../deploy/lab/history/bugs.js';
 import { makeHistory } from '../../deploy/lab/history/generate.js';
 import { LAB_DIR, labRecipe } from '../../deploy/lab/job.js';
-import { detectAccel } from '../../agent/kernel/accel.js';
+import { hostAccel } from '../../agent/kernel/accel.js';
 import { freePort } from '../helpers/farm.js';
 
 const pexec = promisify(execFile);
@@ -62,11 +62,11 @@ const rows: Row[] = [];
 try {
   const history = await makeHistory({ dir: join(work, 'tree'), kind: KIND, commits: COMMITS, seed: SEED });
   process.stdout.write(
-    `lab benchmark: ${KIND}, ${history.commits} commits, ${RUNS} run(s) per probe, kernel ${setup.release} under qemu/${await detectAccel()}, ${cpus().length} CPUs\n`,
+    `lab benchmark: ${KIND}, ${history.commits} commits, ${RUNS} run(s) per probe, kernel ${setup.release} under qemu/${(await hostAccel()).accel}, ${cpus().length} CPUs\n`,
   );
   for (const k of AGENTS) {
     const listen = `127.0.0.1:${await freePort()}`;
-    const farm = await startLocalFarm({ agents: k, slots: 1, stateDir: join(work, `state-${k}`), listen });
+    const farm = await startLocalFarm({ agents: k, slots: 1, stateDir: join(work, `state-${k}`), listen, accelProbeKernel: setup.kernel });
     try {
       const start = Date.now();
       const base = buildSpec({ repo: history.repo, bad: history.badHash, goods: [history.goodHash], recipe: 'kernel', runs: RUNS });

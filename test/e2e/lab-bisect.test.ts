@@ -98,7 +98,7 @@ describe('bisecting real kernel crashes on a 2-agent local farm', { skip, timeou
   let unhook: (() => void) | undefined;
 
   before(async () => {
-    farm = await startTestFarm({ agents: 2, leaseSeconds: 20 });
+    farm = await startTestFarm({ agents: 2, leaseSeconds: 20, agentArgs: ['--accel-probe-kernel', setup.kernel] });
     // VMs and builds are children of the agents: never leave one behind, even when this process dies.
     unhook = reapOnExit(farm.stateDir);
   });

@@ -108,7 +108,7 @@ export interface TestFarm {
   startCoordinator(): Promise<Proc>;
   /** (Re)start coordinator `index`; wait until it serves, or only until it stands by. */
   startCoordinatorAt(index: number, waitFor?: 'serving' | 'standby'): Promise<Proc>;
-  startAgent(id: string, slots?: number): Proc;
+  startAgent(id: string, slots?: number, args?: string[]): Proc;
   dispose(): Promise<void>;
 }
 
@@ -124,6 +124,8 @@ export interface TestFarmOptions {
   external?: { nats: NatsServerHandle; urls: string[]; replicas?: number };
   /** NATS JWT authentication: the account seed file the coordinators mint credentials with. */
   natsAccountSeedFile?: string;
+  /** More arguments for every `multisect agent` (e.g. --accel-probe-kernel). */
+  agentArgs?: string[];
 }
 
 export async function startTestFarm(options: TestFarmOptions): Promise<TestFarm> {
@@ -183,8 +185,8 @@ export async function startTestFarm(options: TestFarmOptions): Promise<TestFarm>
       }
       return p;
     },
-    startAgent(id: string, slots = options.slots ?? 1) {
-      const p = startProc(['agent', '--insecure', '--id', id, '--coordinator', address, '--slots', String(slots), '--state-dir', join(stateDir, 'agents', id), '--drain', '0']);
+    startAgent(id: string, slots = options.slots ?? 1, args: string[] = options.agentArgs ?? []) {
+      const p = startProc(['agent', '--insecure', '--id', id, '--coordinator', address, '--slots', String(slots), '--state-dir', join(stateDir, 'agents', id), '--drain', '0', ...args]);
       farm.agents.set(id, p);
       return p;
     },

@@ -14,6 +14,7 @@ import { silentLogger } from '../../shared/logger.js';
 import { Policy, Probe, type Recipe } from '../../shared/proto.js';
 import { makeHistory, type HistoryOptions, type HistoryResult } from '../../deploy/lab/history/generate.js';
 import type { ProbeContext, ProbePhase, RunClassification } from '../../agent/recipes/types.js';
+import { decideAccel, type Accel } from '../../agent/kernel/accel.js';
 
 const pexec = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -43,6 +44,14 @@ export function ensureLab(): Promise<LabSetup | { skip: string }> {
     }
   })();
   return setupOnce;
+}
+
+let labAccelOnce: Promise<Accel> | undefined;
+
+/** The accelerator for lab VMs, proven as an agent proves it: with the lab's kernel booted under KVM. */
+export function labAccel(setup: LabSetup): Promise<Accel> {
+  labAccelOnce ??= decideAccel('auto', { kernel: setup.kernel }).then((d) => d.accel);
+  return labAccelOnce;
 }
 
 export async function tempDir(prefix: string): Promise<string> {
@@ -85,7 +94,7 @@ export interface FakeContext extends ProbeContext {
   abort: AbortController;
 }
 
-export async function fakeContext(o: { commit: string; worktree: string; buildDir: string; recipe: Recipe; runs: number; vmCapacity: number }): Promise<FakeContext> {
+export async function fakeContext(o: { commit: string; worktree: string; buildDir: string; recipe: Recipe; runs: number; vmCapacity: number; accel: Accel }): Promise<FakeContext> {
   const abort = new AbortController();
   const phases: string[] = [];
   const logs = new Map<string, string>();
@@ -98,6 +107,8 @@ export async function fakeContext(o: { commit: string; worktree: string; buildDi
     slot: 0,
     cpus: 2,
     vmCapacity: o.vmCapacity,
+    accel: o.accel,
+    qemu: 'qemu-system-x86_64',
     signal: abort.signal,
     logger: silentLogger(),
     progress: (phase: ProbePhase, run?: number) => phases.push(run ? `${phase}:${run}` : phase),

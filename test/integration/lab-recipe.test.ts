@@ -13,7 +13,7 @@ import { Recipe, RunOutcome } from '../../shared/proto.js';
 import { KernelRecipe } from '../../agent/recipes/kernel.js';
 import { labRecipe } from '../../deploy/lab/job.js';
 import type { HistoryResult } from '../../deploy/lab/history/generate.js';
-import { checkout, ensureLab, fakeContext, labHistory, tempDir, type LabSetup } from '../helpers/lab.js';
+import { checkout, ensureLab, fakeContext, labAccel, labHistory, tempDir, type LabSetup } from '../helpers/lab.js';
 
 const lab = await ensureLab();
 const skip = 'skip' in lab ? lab.skip : false;
@@ -30,7 +30,7 @@ describe('kernel recipe on a lab history', { skip }, () => {
   });
 
   const probe = async (commit: string, runs = 1, vmCapacity = 1, spec = labRecipe({ kernel: setup.kernel, cache: setup.cache })) =>
-    fakeContext({ commit, worktree: await checkout(h.repo, commit), buildDir, recipe: spec, runs, vmCapacity });
+    fakeContext({ commit, worktree: await checkout(h.repo, commit), buildDir, recipe: spec, runs, vmCapacity, accel: await labAccel(setup) });
 
   it('says ok for the commit before the culprit', async () => {
     const ctx = await probe(h.culpritParent);
@@ -95,7 +95,7 @@ describe('kernel recipe on a lab history', { skip }, () => {
       build: { argv: ['true'] },
       params: { kernel: setup.kernel, reproducer: join(dir, 'repro.sh'), busybox: setup.busybox, cmdline: 'console=ttyS0 panic=-1', memory: '512', no_output_timeout: '60' },
     });
-    const ctx = await fakeContext({ commit: h.goodHash, worktree: dir, buildDir: dir, recipe: spec, runs: 1, vmCapacity: 1 });
+    const ctx = await fakeContext({ commit: h.goodHash, worktree: dir, buildDir: dir, recipe: spec, runs: 1, vmCapacity: 1, accel: await labAccel(setup) });
     const r = await new KernelRecipe().run(ctx);
     assert.equal(r.runs[0]?.outcome, RunOutcome.RUN_OUTCOME_OK, ctx.logs.get('console-0.log')?.slice(-2000));
     assert.match(ctx.logs.get('console-0.log') ?? '', /repro: hello from the guest/);

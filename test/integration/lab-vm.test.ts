@@ -11,7 +11,7 @@ import { CancelledError, InfraError } from '../../shared/errors.js';
 import { runVm, type VmOptions } from '../../agent/kernel/vm.js';
 import { LAB_CMDLINE, LAB_DONE_MARKER } from '../../deploy/lab/job.js';
 import type { BugKind } from '../../deploy/lab/history/bugs.js';
-import { checkout, ensureLab, labBuild, labHistory, tempDir, type LabSetup } from '../helpers/lab.js';
+import { checkout, ensureLab, labAccel, labBuild, labHistory, tempDir, type LabSetup } from '../helpers/lab.js';
 import { registerChild } from '../helpers/processes.js';
 
 const lab = await ensureLab();
@@ -36,8 +36,9 @@ async function buildAt(repo: string, commit: string): Promise<string> {
 }
 
 function vm(setup: LabSetup, initrd: string, extra: Partial<VmOptions> = {}): Promise<Awaited<ReturnType<typeof runVm>>> {
-  return tempDir('console').then((d) =>
+  return Promise.all([tempDir('console'), labAccel(setup)]).then(([d, accel]) =>
     runVm({
+      accel,
       kernel: setup.kernel, initrd, cmdline: LAB_CMDLINE, consoleLog: join(d, 'console.log'), memoryMb: 512,
       bootTimeoutMs: 120_000, noOutputTimeoutMs: 60_000, totalTimeoutMs: 240_000,
       onSpawn: (c) => registerChild(c), ...extra,
