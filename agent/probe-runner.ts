@@ -1,11 +1,15 @@
 /**
  * Runs one probe in one slot: check out the commit, run the recipe, store the logs, and turn
  * the outcome into a verdict. Cancellation (the signal) stops everything at once.
+ *
+ * A checkout that fails is never a verdict on the commit: preparing the worktree is this host's
+ * business (Workspace repairs what it can), so what is left is an InfraError, and the
+ * coordinator runs the probe on another agent.
  */
 import type { Logger } from 'pino';
-import { CancelledError, GitError, InfraError } from '../shared/errors.js';
+import { CancelledError, GitError, InfraError, InvalidJobError } from '../shared/errors.js';
 import { withRetry, type AgentStore } from '../shared/nats.js';
-import { BuildFacts, type Probe, Verdict } from '../shared/proto.js';
+import { type Probe, Verdict } from '../shared/proto.js';
 import type { RunClassification, ProbePhase, Recipe } from './recipes/types.js';
 import type { Workspace } from './workspace.js';
 import type { Accel } from './kernel/accel.js';
@@ -26,7 +30,10 @@ export interface ProbeRunnerDeps {
   matchesPolicy(probe: Probe, title: string): boolean;
 }
 
-/** Returns the verdict, or throws CancelledError / InfraError. */
+/**
+ * Returns the verdict, or throws CancelledError (the signal was aborted) or InfraError (this host
+ * cannot run the probe: the recipe is unknown here, the checkout failed, qemu is missing...).
+ */
 export async function runProbe(deps: ProbeRunnerDeps, probe: Probe, slot: number, signal: AbortSignal): Promise<Verdict> {
   const logger = deps.logger.child({ probeId: probe.id, jobId: probe.jobId, commit: probe.commit.slice(0, 12), slot });
   const started = Date.now();
@@ -41,11 +48,13 @@ export async function runProbe(deps: ProbeRunnerDeps, probe: Probe, slot: number
     dirs = await deps.workspace.prepare(probe.repo, probe.commit, slot, probe.id, signal);
   } catch (err) {
     if (signal.aborted) throw new CancelledError('cancelled during checkout', { cause: err });
-    if (err instanceof GitError || (err as Error).name === 'InvalidJobError') {
-      // The commit cannot be checked out here: a skip, with the reason in the log.
-      verdict.build = BuildFacts.fromPartial({ ok: false, error: `checkout failed: ${(err as Error).message}` });
-      verdict.finishedMs = Date.now();
-      return verdict;
+    if (err instanceof GitError || err instanceof InvalidJobError) {
+      // Not a skip: a skip says "the commit cannot be tested", and a checkout that failed here
+      // (after Workspace's repairs) says nothing about the commit. Another agent runs it.
+      throw new InfraError(`slot ${slot}: cannot check out ${probe.commit}: ${err.message}`, {
+        cause: err,
+        hint: 'check the state directory of this agent (disk, mirror) and its access to the repository',
+      });
     }
     throw err;
   }

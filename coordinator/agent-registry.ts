@@ -12,6 +12,7 @@ import {
   SlotPhase,
   type SlotStatus,
 } from '../shared/proto.js';
+import { backoffDelay } from '../shared/backoff.js';
 
 export type WorkStream = ServerDuplexStream<AgentMessage, CoordinatorMessage>;
 
@@ -19,6 +20,19 @@ export interface SlotState {
   probe: Probe | undefined;
   status: SlotStatus | undefined;
 }
+
+/**
+ * An agent's health as the jobs see it. `unhealthy`: its runs failed where other agents' did not
+ * (it could not boot a commit that booted elsewhere); it gets no work until `retryAtMs`, then one
+ * probe on `probation`: a run that completes makes it healthy, another failure doubles the wait.
+ */
+export type AgentHealth =
+  | { state: 'healthy' }
+  | { state: 'unhealthy'; reason: string; sinceMs: number; retryAtMs: number; strikes: number }
+  | { state: 'probation'; reason: string; sinceMs: number; strikes: number };
+
+/** Waits before an unhealthy agent's next health check: 30 s, doubling, at most 10 min. */
+export const HEALTH_BACKOFF = { baseMs: 30_000, maxMs: 600_000 };
 
 export interface AgentEntry {
   info: RegisterRequest;
@@ -28,6 +42,7 @@ export interface AgentEntry {
   /** Last infrastructure problem; the agent gets no work of that kind until `blockedUntilMs`. */
   problem: string;
   blockedUntilMs: number;
+  health: AgentHealth;
 }
 
 export interface FreeSlot {
@@ -55,6 +70,7 @@ export class AgentRegistry {
       lastSeenMs: now,
       problem: '',
       blockedUntilMs: 0,
+      health: { state: 'healthy' },
     };
     this.agents.set(info.agentId, entry);
     return entry;
@@ -73,9 +89,17 @@ export class AgentRegistry {
     const perAgent: FreeSlot[][] = [];
     for (const agent of this.agents.values()) {
       if (!agent.stream || agent.blockedUntilMs > now) continue;
+      const h = agent.health;
+      if (h.state === 'unhealthy') {
+        if (now < h.retryAtMs) continue;
+        // The health check: one probe, whose runs must complete.
+        agent.health = { state: 'probation', reason: h.reason, sinceMs: h.sinceMs, strikes: h.strikes };
+      }
+      const onProbation = agent.health.state === 'probation';
+      if (onProbation && agent.slots.some((s) => s.probe)) continue;
       const free: FreeSlot[] = [];
       agent.slots.forEach((s, i) => {
-        if (!s.probe) free.push({ agent, slot: i });
+        if (!s.probe && (!onProbation || free.length === 0)) free.push({ agent, slot: i });
       });
       if (free.length) perAgent.push(free);
     }
@@ -83,6 +107,38 @@ export class AgentRegistry {
     const out: FreeSlot[] = [];
     for (let i = 0; perAgent.some((l) => i < l.length); i++) for (const l of perAgent) if (i < l.length) out.push(l[i]!);
     return out;
+  }
+
+  /** Agents that can take work of `kind` now or after a health check: connected and not unhealthy. */
+  healthyCount(kind: string): number {
+    return this.all().filter((a) => a.stream && a.health.state === 'healthy' && (a.info.recipeKinds.length === 0 || a.info.recipeKinds.includes(kind))).length;
+  }
+
+  /** Did an agent's block or health-check wait end in (since, now]? Then the scheduler has work. */
+  availableAgain(since: number, now: number): boolean {
+    const ended = (t: number) => t > since && t <= now;
+    return this.all().some((a) => ended(a.blockedUntilMs) || (a.health.state === 'unhealthy' && ended(a.health.retryAtMs)));
+  }
+
+  /** Runs failed on this agent where they did not elsewhere: no work until a health check passes. */
+  markUnhealthy(agentId: string, reason: string, now: number): AgentEntry | undefined {
+    const agent = this.agents.get(agentId);
+    if (!agent) return undefined;
+    const h = agent.health;
+    if (h.state === 'unhealthy') return agent; // already waiting: one strike per health check
+    const strikes = h.state === 'probation' ? h.strikes + 1 : 1;
+    agent.health = { state: 'unhealthy', reason, sinceMs: h.state === 'healthy' ? now : h.sinceMs, retryAtMs: now + backoffDelay(strikes, HEALTH_BACKOFF), strikes };
+    agent.problem = reason;
+    return agent;
+  }
+
+  /** A run of this agent completed: it is healthy (again). Returns true when that is news. */
+  markHealthy(agentId: string): boolean {
+    const agent = this.agents.get(agentId);
+    if (!agent || agent.health.state === 'healthy') return false;
+    agent.health = { state: 'healthy' };
+    agent.problem = '';
+    return true;
   }
 
   /** Find which agent and slot hold a probe. */
@@ -123,6 +179,8 @@ export class AgentRegistry {
       problem: agent.problem,
       accel: i.accel,
       accelReason: i.accelReason,
+      health: agent.health.state,
+      healthRetryMs: agent.health.state === 'unhealthy' ? agent.health.retryAtMs : 0,
       slotStatus: agent.slots.map((s, slot) => ({
         slot,
         phase: s.probe ? phaseName(s.status?.phase ?? SlotPhase.SLOT_PHASE_CHECKOUT) : 'idle',

@@ -121,7 +121,7 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
               agent.problem = m.value.reason;
               agent.blockedUntilMs = Date.now() + 30_000;
               logger.warn({ agentId: agent.info.agentId, reason: m.value.reason }, 'agent reports an infrastructure problem');
-              deps.jobs.onHandBack(m.value.probeId, `infrastructure problem: ${m.value.reason}`);
+              void deps.jobs.onInfra(agent.info.agentId, m.value.probeId, m.value.reason).catch((err: unknown) => logger.error({ err }, 'infrastructure report not handled'));
               break;
           }
         } catch (err) {

@@ -118,10 +118,14 @@ export class Coordinator {
       const port = await bindServer(server, options.listen, serverCredentials(options.security));
       const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
       const address = `${host}:${port}`;
+      let lastTick = Date.now();
       const leaseTimer = setInterval(() => {
         const now = Date.now();
         dropSilentAgents(registry, now, options.leaseMs, logger);
         jobs.checkLeases(now);
+        // An agent blocked after an infrastructure failure, or due for its health check, may work again.
+        if (registry.availableAgain(lastTick, now)) jobs.schedule();
+        lastTick = now;
       }, Math.min(1000, Math.floor(options.leaseMs / 4)));
       logger.info({ address, nats: options.natsServers, namespace: options.namespace, tls: requireIdentity, natsJwt: Boolean(credentials), instance: options.instanceId, term: lease.record.term }, 'coordinator serving');
       return new Coordinator(options, address, jobs, registry, nc, server, consumer, leaseTimer, abort, logger, lease);

@@ -39,6 +39,7 @@ import type { InFlightRecord, JobStore } from './job-store.js';
 import { releaseTags, ReleaseWalk } from './release-walk.js';
 import { crashOf, crashReportText, verdictOutcome } from './run-facts.js';
 import { pickJob } from './scheduler.js';
+import { HostFaults, type FaultJudgement } from './host-faults.js';
 import { readJobVerdicts, toEngineVerdict } from './verdicts.js';
 import type { NatsCredentials } from './nats-credentials.js';
 
@@ -67,7 +68,16 @@ interface JobRuntime {
   /** When the coordinator (re)started tracking it: the lease clock for agents not seen yet. */
   trackedSinceMs: number;
   persistChain: Promise<void>;
+  /** Boot failures and infrastructure runs: the host's fault or the commit's (host-faults.ts). */
+  faults: HostFaults;
+  /** Verdicts that are not evidence (yet): held boot failures, infrastructure runs. */
+  discounted: Set<string>;
+  /** Skips in a row since the last informative verdict, once the bad commit is confirmed. */
+  skipRun: { count: number; last: string };
 }
+
+/** Skips in a row (after the bad commit is confirmed) that end a job inconclusive, by default. */
+export const DEFAULT_MAX_SKIPS = 10;
 
 export interface JobManagerDeps {
   store: Store;
@@ -171,6 +181,9 @@ export class JobManager {
       lastServedMs: 0,
       trackedSinceMs: Date.now(),
       persistChain: Promise.resolve(),
+      faults: new HostFaults(),
+      discounted: new Set(),
+      skipRun: { count: 0, last: '' },
     };
     const goods = job.goodHashes.length ? job.goodHashes : spec.goods;
     if (goods.length === 0 && spec.mode !== Mode.MODE_FIX) {
@@ -208,7 +221,7 @@ export class JobManager {
     rt.job.candidatesLeft = dag.hashes.length;
     rt.phase = 'bisecting';
     rt.job.phase = rt.phase;
-    for (const v of rt.verdicts) this.applyToEngine(rt, v);
+    for (const v of rt.verdicts) if (!rt.discounted.has(v.probeId)) this.applyToEngine(rt, v);
   }
 
   async get(jobId: string): Promise<Job> {
@@ -254,7 +267,8 @@ export class JobManager {
     const rt = this.running.get(v.jobId);
     if (!rt) return; // finished or unknown job: the verdict stays in the stream as a fact.
     rt.inFlight.delete(v.probeId);
-    if (!this.fold(rt, v)) return;
+    const judged = this.fold(rt, v);
+    if (!judged) return;
     this.deps.registry.releaseProbe(v.probeId);
     const status = rt.engine?.status();
     await this.deps.events.publish({
@@ -272,23 +286,128 @@ export class JobManager {
       await this.finish(rt, JobState.JOB_STATE_FAILED, { reason: v.abortReason });
       return;
     }
+    await this.reportFaults(rt, judged);
+    if (await this.endedByHostFaults(rt)) return;
     await this.afterEvidence(rt);
   }
 
-  /** Fold one verdict into a job; false when it was seen before or was never asked for. */
-  private fold(rt: JobRuntime, v: Verdict): boolean {
-    if (rt.seen.has(v.probeId)) return false;
+  /** Say in the job's log what a verdict did not count for, and which agents are now unhealthy. */
+  private async reportFaults(rt: JobRuntime, j: FaultJudgement): Promise<void> {
+    if (j.discounted) await this.log(rt, j.discounted);
+    for (const u of j.unhealthy) {
+      const agent = this.deps.registry.get(u.agentId);
+      const retry = agent?.health.state === 'unhealthy' ? Math.round((agent.health.retryAtMs - Date.now()) / 1000) : 0;
+      await this.log(rt, `agent ${u.agentId} is unhealthy: ${u.reason}; it gets no work until a health check passes (in ${retry} s), and its failures are tested again elsewhere`);
+    }
+  }
+
+  /**
+   * Host faults that end a job: the bad commit (the first probe) cannot be built or booted, an
+   * infrastructure failure on every agent able to run the job, or too many skips in a row.
+   */
+  private async endedByHostFaults(rt: JobRuntime): Promise<boolean> {
+    const bad = rt.job.badHash;
+    const counted = rt.verdicts.filter((v) => v.commit === bad && !rt.discounted.has(v.probeId) && !v.abortReason);
+    const untestable = counted.find((v) => 'skipped' in toEngineVerdict(v));
+    if (untestable && !counted.some((v) => !('skipped' in toEngineVerdict(v)))) {
+      await this.finish(rt, JobState.JOB_STATE_FAILED, { reason: this.untestableStart(rt, untestable) });
+      return true;
+    }
+    const kind = rt.job.spec?.recipe?.kind ?? 'script';
+    const able = this.deps.registry.all().filter((a) => a.stream && (a.info.recipeKinds.length === 0 || a.info.recipeKinds.includes(kind)));
+    const infra = rt.faults.infraFailures();
+    if (able.length > 0 && able.every((a) => infra.has(a.info.agentId))) {
+      const reasons = able.map((a) => `${a.info.agentId}: ${infra.get(a.info.agentId)}`).join('; ');
+      await this.finish(rt, JobState.JOB_STATE_FAILED, { reason: `infrastructure failure on every agent able to run the job (${reasons}); fix the hosts and submit again` });
+      return true;
+    }
+    const max = rt.job.spec?.policy?.maxSkips || DEFAULT_MAX_SKIPS;
+    if (rt.skipRun.count >= max) {
+      const top = rt.engine?.status().top ?? [];
+      await this.finish(rt, JobState.JOB_STATE_INCONCLUSIVE, {
+        reason: `${rt.skipRun.count} probes in a row could not be tested (last: ${rt.skipRun.last}); the culprit is among the suspects (raise --max-skips to go on)`,
+        confidence: top[0]?.probability ?? 0,
+        suspects: top.slice(0, 5).map((t) => ({ hash: t.commit, probability: t.probability })),
+      });
+      return true;
+    }
+    return false;
+  }
+
+  /** "The bad commit cannot be built/booted": which commit, on which agents, at which step, where the logs are. */
+  private untestableStart(rt: JobRuntime, v: Verdict): string {
+    const what = rt.job.spec?.mode === Mode.MODE_FIX ? 'the tip' : 'the bad commit';
+    const probes = (list: Verdict[]) => list.map((x) => `multisect logs ${rt.job.id} --probe ${x.probeId}`).join(', ');
+    if (v.build && !v.build.ok) {
+      const line = (v.build.error || 'build failed').trim().split('\n').slice(-1)[0];
+      return `${what} ${short(v.commit)} cannot be built (agent ${v.agentId}, step: build: ${line}); build log: ${probes([v])}`;
+    }
+    const failed = [...rt.verdicts.filter((x) => x.commit === v.commit && x.probeId !== v.probeId && rt.discounted.has(x.probeId)), v];
+    const agents = [...new Set(failed.map((x) => x.agentId))].join(', ');
+    const why = v.runs.find((r) => r.title)?.title ?? 'no run completed';
+    const step = v.runs.some((r) => r.bootFailed) ? 'boot' : 'test';
+    return `${what} ${short(v.commit)} cannot be tested (agent${failed.length > 1 ? 's' : ''} ${agents}, step: ${step}: ${why}); logs: ${probes(failed)}`;
+  }
+
+  /** An agent could not run a probe because of its host (it threw InfraError): run it elsewhere. */
+  async onInfra(agentId: string, probeId: string, reason: string): Promise<void> {
+    for (const rt of this.running.values()) {
+      const p = rt.inFlight.get(probeId);
+      if (!p) continue;
+      rt.faults.recordInfra(p.commit, agentId, reason);
+      await this.log(rt, `infrastructure failure on ${agentId} while testing ${short(p.commit)}: ${reason}; testing it again elsewhere`);
+      this.onHandBack(probeId, `infrastructure problem: ${reason}`);
+      await this.endedByHostFaults(rt);
+      return;
+    }
+    this.onHandBack(probeId, `infrastructure problem: ${reason}`);
+  }
+
+  /**
+   * Fold one verdict into a job; undefined when it was seen before or was never asked for. What
+   * counts as evidence is decided by the host-fault policy: a verdict may be held (a boot failure
+   * not yet known to be the commit's) or discounted (the host's fault), and a held one may count
+   * later, when the commit fails to boot elsewhere too.
+   */
+  private fold(rt: JobRuntime, v: Verdict): FaultJudgement | undefined {
+    if (rt.seen.has(v.probeId)) return undefined;
     if (!rt.issued.has(v.probeId)) {
       // Anyone allowed to publish verdicts could make one up: only assigned probes count.
       this.logger.warn({ jobId: rt.job.id, probeId: v.probeId, agentId: v.agentId }, 'verdict for a probe this job never assigned: ignored');
-      return false;
+      return undefined;
     }
     rt.seen.add(v.probeId);
     rt.verdicts.push(v);
-    if (v.abortReason) return true;
-    rt.walk?.record(v.commit, verdictOutcome(v));
-    this.applyToEngine(rt, v);
-    return true;
+    if (v.abortReason) return { apply: [v], unhealthy: [] };
+    const kind = rt.job.spec?.recipe?.kind ?? 'script';
+    const j = rt.faults.judge(v, Math.max(1, this.deps.registry.healthyCount(kind)));
+    const now = Date.now();
+    for (const u of j.unhealthy) this.deps.registry.markUnhealthy(u.agentId, u.reason, now);
+    if (j.infra) {
+      const agent = this.deps.registry.get(j.infra.agentId);
+      if (agent) agent.problem = j.infra.reason;
+    }
+    if (!j.apply.includes(v)) rt.discounted.add(v.probeId);
+    for (const a of j.apply) {
+      rt.discounted.delete(a.probeId);
+      const e = toEngineVerdict(a);
+      if (!('skipped' in e) && !j.unhealthy.some((u) => u.agentId === a.agentId)) {
+        this.deps.registry.markHealthy(a.agentId);
+        rt.faults.recordHealthy(a.agentId);
+      }
+      this.countSkips(rt, a);
+      rt.walk?.record(a.commit, verdictOutcome(a));
+      this.applyToEngine(rt, a);
+    }
+    return j;
+  }
+
+  /** Skips in a row once the bad commit is confirmed (a job must not run on for ever on skips). */
+  private countSkips(rt: JobRuntime, v: Verdict): void {
+    const e = toEngineVerdict(v);
+    const confirmed = rt.verdicts.some((x) => x.commit === rt.job.badHash && !rt.discounted.has(x.probeId) && !('skipped' in toEngineVerdict(x)));
+    if (!('skipped' in e)) rt.skipRun = { count: 0, last: '' };
+    else if (confirmed && v.commit !== rt.job.badHash) rt.skipRun = { count: rt.skipRun.count + 1, last: `${short(v.commit)}: ${(e.reason ?? 'skipped').split('\n')[0]}` };
   }
 
   private applyToEngine(rt: JobRuntime, v: Verdict): void {
@@ -370,7 +489,7 @@ export class JobManager {
 
   /** The verification verdict of a commit in the current round, if any. */
   private verificationOf(rt: JobRuntime, commit: string): Verdict | undefined {
-    return rt.verdicts.find((x) => x.commit === commit && x.probeId.includes(`-v${rt.verifyRounds}-`));
+    return rt.verdicts.find((x) => x.commit === commit && x.probeId.includes(`-v${rt.verifyRounds}-`) && !rt.discounted.has(x.probeId));
   }
 
   // ---- ending ----
@@ -525,16 +644,17 @@ export class JobManager {
       for (;;) {
         const candidates = [...this.running.values()].filter(
           (rt) =>
-            !exhausted.has(rt.job.id) &&
+            !exhausted.has(`${slot.agent.info.agentId}/${rt.job.id}`) &&
             (kinds.length === 0 || kinds.includes(rt.job.spec?.recipe?.kind ?? 'script')) &&
             (!rt.job.spec?.policy?.parallelismCap || rt.inFlight.size < rt.job.spec.policy.parallelismCap),
         );
         const id = pickJob(candidates.map((c) => ({ id: c.job.id, inFlight: c.inFlight.size, lastServedMs: c.lastServedMs, createdMs: c.job.createdMs })));
         if (!id) break;
         const rt = this.running.get(id)!;
-        const commit = this.nextCommit(rt, planned, free.length - i);
+        const commit = this.nextCommit(rt, planned, free.length - i, slot.agent.info.agentId);
         if (!commit) {
-          exhausted.add(id);
+          // Per agent: a commit barred for this agent (host faults) may still go to another.
+          exhausted.add(`${slot.agent.info.agentId}/${id}`);
           continue;
         }
         this.assign(rt, slot.agent, slot.slot, commit, now);
@@ -544,18 +664,25 @@ export class JobManager {
   }
 
   /** What the job wants tested next, in its current phase. */
-  private nextCommit(rt: JobRuntime, planned: Map<string, string[]>, slotsLeft: number): string | undefined {
+  private nextCommit(rt: JobRuntime, planned: Map<string, string[]>, slotsLeft: number, agentId: string): string | undefined {
     const inFlight = [...rt.inFlight.values()].map((p) => p.commit);
+    // Commits this agent could not boot or had infrastructure failures on go to other agents.
+    const barred = rt.faults.excludedFor(agentId);
+    const allowed = (c: string) => !barred.includes(c);
+    // The bad commit first, in every phase: it confirms the crash and tells how reliably it
+    // reproduces, and a bad commit that cannot be built or booted ends the job before it bisects.
+    const bad = rt.job.badHash;
+    const badCounted = rt.verdicts.some((v) => v.commit === bad && !rt.discounted.has(v.probeId));
+    if (rt.phase !== 'verifying' && !badCounted && !inFlight.includes(bad) && allowed(bad)) return bad;
+    // Then a commit that failed to boot on another agent: it counts (or its agent is at fault) only once tried here.
+    const recheck = rt.faults.heldCommits().find((c) => allowed(c) && !inFlight.includes(c));
+    if (recheck && rt.phase !== 'verifying') return recheck;
     switch (rt.phase) {
-      case 'release-walk': {
-        // The bad commit first: it confirms the crash and tells how reliably it reproduces.
-        const badTested = rt.verdicts.some((v) => v.commit === rt.job.badHash);
-        if (!badTested && !inFlight.includes(rt.job.badHash)) return rt.job.badHash;
-        return rt.walk!.next(inFlight);
-      }
+      case 'release-walk':
+        return rt.walk!.next([...inFlight, ...barred]);
       case 'verifying': {
         const v = rt.verify!;
-        return [v.culprit, ...v.parents].find((c) => !inFlight.includes(c) && !this.verificationOf(rt, c));
+        return [v.culprit, ...v.parents].find((c) => !inFlight.includes(c) && !this.verificationOf(rt, c) && allowed(c));
       }
       default: {
         let queue = planned.get(rt.job.id);
@@ -565,7 +692,12 @@ export class JobManager {
           queue = count > 1 ? rt.engine!.proposeMany(inFlight, count) : [rt.engine!.propose(inFlight)].filter((c): c is string => c !== undefined);
           planned.set(rt.job.id, queue);
         }
-        return queue.shift();
+        const at = queue.findIndex(allowed);
+        if (at >= 0) return queue.splice(at, 1)[0];
+        if (barred.length === 0) return undefined;
+        // Everything planned is barred for this agent: its own best probe, the barred ones aside.
+        const own = rt.engine!.propose([...inFlight, ...queue, ...barred]);
+        return own !== undefined && allowed(own) ? own : undefined;
       }
     }
   }

@@ -20,6 +20,8 @@ export interface Judgement {
   title: string;
   crashType: string;
   matches: boolean;
+  /** The VM never got to its boot marker: the commit's fault or the host's (the coordinator tells). */
+  bootFailed?: boolean;
 }
 
 export function judgeRun(
@@ -35,8 +37,8 @@ export function judgeRun(
   }
   if (!vm.booted) {
     const c = classify(vm.console);
-    const why = vm.end === 'boot-timeout' ? 'boot timed out' : c.crashed ? c.title : vm.end;
-    return skip(`could not boot: ${why}`);
+    const why = vm.end === 'boot-timeout' ? 'boot timed out' : c.crashed ? c.title : vm.end === 'poweroff' ? 'the VM stopped before the boot marker' : vm.end;
+    return { ...skip(`could not boot: ${why}`), bootFailed: true };
   }
   const c = classify(vm.console);
   if (c.crashed) return crash(c.title, c.type, c.matches);

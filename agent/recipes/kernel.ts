@@ -108,7 +108,7 @@ export class KernelRecipe implements Recipe {
       ctx.logger.debug({ run: i, end: vm.end, ms: vm.durationMs, title: j.title }, 'VM finished');
       return RunResult.fromPartial({
         index: i, outcome: j.outcome, title: j.title, crashType: j.crashType, matches: j.matches,
-        durationMs: vm.durationMs, logKey, exitCode: vm.exitCode ?? -1,
+        durationMs: vm.durationMs, logKey, exitCode: vm.exitCode ?? -1, bootFailed: j.bootFailed ?? false,
       });
     }, ctx.signal).catch((err: unknown) => {
       if (ctx.signal.aborted) cancelled(ctx);

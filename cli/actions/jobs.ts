@@ -32,6 +32,8 @@ export interface BisectInput {
   verifyRuns?: number;
   /** Without a good commit: the oldest release tag to try. */
   oldestRelease?: string;
+  /** Skips in a row (once the bad commit is confirmed) that end the job inconclusive; default 10. */
+  maxSkips?: number;
   /** The reproducer's crash rate on affected commits (1 = deterministic); unknown when unset. */
   repro?: number;
   /** The rate of unrelated crashes; unknown when unset. */
@@ -81,6 +83,7 @@ export function buildSpec(i: BisectInput, cwd = process.cwd()): JobSpec {
       oldestRelease: i.oldestRelease ?? '',
       reproRate: i.repro ?? 0,
       falseCrashRate: i.falseCrash ?? 0,
+      maxSkips: i.maxSkips ?? 0,
     },
   });
   try {

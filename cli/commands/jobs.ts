@@ -39,6 +39,7 @@ export function registerJobs(program: Command): void {
       .option('--repro <q>', 'how often the reproducer crashes an affected commit, if known (1 = always)')
       .option('--false-crash <eps>', 'how often an unaffected commit crashes anyway, if known')
       .option('--oldest-release <tag>', 'without --good: the oldest release tag (vX.Y) to walk back to')
+      .option('--max-skips <n>', 'end the job inconclusive after N untestable commits in a row once the bad commit is confirmed', '10')
       .option('--no-wait', 'submit and print the job id without following it')
       .option('--json', 'print JSON')
       .addHelpText(
@@ -46,7 +47,8 @@ export function registerJobs(program: Command): void {
         `
 Example:
   multisect bisect --repo ~/src/proj --bad HEAD --good v2.0 --build "make -j8" --test "./repro.sh" --runs 3
-  The test sees MULTISECT_COMMIT, MULTISECT_JOB, MULTISECT_RUN in its environment; a line "CRASH: <title>" names the crash.`,
+  The test sees MULTISECT_COMMIT, MULTISECT_JOB, MULTISECT_RUN in its environment; a line "CRASH: <title>" names the crash,
+  a line "INFRA: <reason>" says the host (not the commit) is at fault: the run is no evidence and is tested again elsewhere.`,
       ),
   ).action(async (o) =>
     runCommand(Boolean(o.json), async () => {
@@ -74,6 +76,7 @@ Example:
         verify: Boolean(o.verify),
         verifyRuns: o.verifyRuns ? parseIntFlag('--verify-runs', o.verifyRuns) : undefined,
         oldestRelease: o.oldestRelease,
+        maxSkips: parseIntFlag('--max-skips', o.maxSkips),
         repro: o.repro === undefined ? undefined : parseNumberFlag('--repro', o.repro),
         falseCrash: o.falseCrash === undefined ? undefined : parseNumberFlag('--false-crash', o.falseCrash),
       });
@@ -142,7 +145,7 @@ Example:
     .action(async (o) =>
       runCommand(Boolean(o.json), async () => {
         const agents = await withClient(o.coordinator, (c) => c.agents());
-        printResult(Boolean(o.json), agents.map((a) => ({ ...a, lastSeenMs: Number(a.lastSeenMs) })), () => agentsTable(agents));
+        printResult(Boolean(o.json), agents.map((a) => ({ ...a, lastSeenMs: Number(a.lastSeenMs), healthRetryMs: Number(a.healthRetryMs) })), () => agentsTable(agents));
       }),
     );
 

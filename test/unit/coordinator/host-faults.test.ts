@@ -1,0 +1,144 @@
+/**
+ * Host faults are never taken for commits (coordinator/host-faults.ts): a table of verdict
+ * histories, each with the verdicts that must count as evidence, the agents found unhealthy, and
+ * who may get each commit again. Pure: no server.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { classifyVerdict, HostFaults } from '../../../coordinator/host-faults.js';
+import { BuildFacts, RunOutcome, RunResult, Verdict } from '../../../shared/proto.js';
+
+type RunKind = 'ok' | 'crash' | 'skip' | 'noboot' | 'infra';
+
+function verdict(id: string, commit: string, agentId: string, runs: RunKind[], build = true): Verdict {
+  return Verdict.fromPartial({
+    probeId: id,
+    jobId: 'j',
+    commit,
+    agentId,
+    build: BuildFacts.fromPartial({ ok: build, error: build ? '' : 'error: x.c:1' }),
+    runs: runs.map((k, index) =>
+      RunResult.fromPartial({
+        index,
+        outcome: { ok: RunOutcome.RUN_OUTCOME_OK, crash: RunOutcome.RUN_OUTCOME_CRASH, skip: RunOutcome.RUN_OUTCOME_SKIP, noboot: RunOutcome.RUN_OUTCOME_SKIP, infra: RunOutcome.RUN_OUTCOME_INFRA }[k],
+        title: k === 'noboot' ? 'could not boot: no-output' : k === 'infra' ? 'qemu failed to start' : k === 'crash' ? 'BUG: x' : '',
+        matches: k === 'crash',
+        bootFailed: k === 'noboot',
+      }),
+    ),
+  });
+}
+
+describe('classifyVerdict', () => {
+  const rows: [string, Verdict, string][] = [
+    ['ok runs', verdict('1', 'c', 'a', ['ok', 'ok']), 'evidence'],
+    ['a crash', verdict('1', 'c', 'a', ['crash']), 'evidence'],
+    ['a failed build is the commit\'s', verdict('1', 'c', 'a', [], false), 'evidence'],
+    ['no run booted', verdict('1', 'c', 'a', ['noboot', 'noboot']), 'boot-failure'],
+    ['one run of two booted', verdict('1', 'c', 'a', ['noboot', 'ok']), 'evidence'],
+    ['more than half infra', verdict('1', 'c', 'a', ['infra', 'infra', 'ok']), 'infra'],
+    ['half infra is not more than half', verdict('1', 'c', 'a', ['infra', 'ok']), 'evidence'],
+    ['an ordinary skip (test said 125)', verdict('1', 'c', 'a', ['skip']), 'evidence'],
+    ['infra and no boot', verdict('1', 'c', 'a', ['infra', 'noboot', 'noboot']), 'boot-failure'],
+  ];
+  for (const [name, v, kind] of rows) it(name, () => assert.equal(classifyVerdict(v).kind, kind));
+});
+
+interface Row {
+  name: string;
+  /** Healthy agents able to run the job when each verdict arrives. */
+  able: number;
+  history: Verdict[];
+  /** Probe ids counted as evidence, in order. */
+  counted: string[];
+  unhealthy: string[];
+  /** [commit, agent, allowed] checks after the history. */
+  allows?: [string, string, boolean][];
+  infraAgents?: string[];
+}
+
+const rows: Row[] = [
+  { name: 'verdicts that booted count at once', able: 2, history: [verdict('1', 'c1', 'a', ['ok']), verdict('2', 'c2', 'b', ['crash'])], counted: ['1', '2'], unhealthy: [] },
+  {
+    name: 'a boot failure is held until another agent tries the commit; it boots there: the first agent is at fault',
+    able: 2,
+    history: [verdict('1', 'c1', 'a', ['noboot']), verdict('2', 'c1', 'b', ['ok'])],
+    counted: ['2'],
+    unhealthy: ['a'],
+    allows: [['c1', 'a', false], ['c1', 'b', true]],
+  },
+  {
+    name: 'a boot failure on a commit that booted elsewhere already: at fault at once',
+    able: 2,
+    history: [verdict('1', 'c1', 'b', ['crash']), verdict('2', 'c1', 'a', ['noboot'])],
+    counted: ['1'],
+    unhealthy: ['a'],
+  },
+  {
+    name: 'the commit fails to boot on two agents: it is the commit\'s, one skip',
+    able: 3,
+    history: [verdict('1', 'c1', 'a', ['noboot']), verdict('2', 'c1', 'b', ['noboot'])],
+    counted: ['2'],
+    unhealthy: [],
+  },
+  { name: 'a farm of one agent: a boot failure counts at once', able: 1, history: [verdict('1', 'c1', 'a', ['noboot'])], counted: ['1'], unhealthy: [] },
+  {
+    name: 'a second failure on the same agent does not corroborate',
+    able: 2,
+    history: [verdict('1', 'c1', 'a', ['noboot']), verdict('2', 'c1', 'a', ['noboot'])],
+    counted: [],
+    unhealthy: [],
+  },
+  {
+    name: 'infrastructure runs never count and bar the agent from that commit',
+    able: 2,
+    history: [verdict('1', 'c1', 'a', ['infra', 'infra']), verdict('2', 'c1', 'b', ['ok'])],
+    counted: ['2'],
+    unhealthy: [],
+    allows: [['c1', 'a', false], ['c2', 'a', true]],
+    infraAgents: ['a'],
+  },
+  {
+    name: 'an agent that passes a run again is no longer counted among infra failures',
+    able: 2,
+    history: [verdict('1', 'c1', 'a', ['infra']), verdict('2', 'c2', 'a', ['ok'])],
+    counted: ['2'],
+    unhealthy: [],
+    infraAgents: [],
+  },
+  {
+    name: 'a failed build counts on one agent (the commit\'s)',
+    able: 2,
+    history: [verdict('1', 'c1', 'a', [], false)],
+    counted: ['1'],
+    unhealthy: [],
+  },
+  {
+    name: 'different commits failing on one broken agent stay held while others boot',
+    able: 2,
+    history: [verdict('1', 'c1', 'a', ['noboot']), verdict('2', 'c2', 'a', ['noboot']), verdict('3', 'c3', 'b', ['ok']), verdict('4', 'c2', 'b', ['ok'])],
+    counted: ['3', '4'],
+    unhealthy: ['a'],
+    allows: [['c1', 'a', false], ['c1', 'b', true]],
+  },
+];
+
+describe('HostFaults over verdict histories', () => {
+  for (const row of rows) {
+    it(row.name, () => {
+      const f = new HostFaults();
+      const counted: string[] = [];
+      const unhealthy: string[] = [];
+      for (const v of row.history) {
+        const j = f.judge(v, row.able);
+        counted.push(...j.apply.map((x) => x.probeId));
+        unhealthy.push(...j.unhealthy.map((u) => u.agentId));
+        if (j.apply.some((x) => x.agentId === v.agentId && classifyVerdict(x).kind === 'evidence')) f.recordHealthy(v.agentId);
+      }
+      assert.deepEqual(counted, row.counted);
+      assert.deepEqual(unhealthy, row.unhealthy);
+      for (const [commit, agent, allowed] of row.allows ?? []) assert.equal(f.allows(commit, agent), allowed, `${commit} on ${agent}`);
+      if (row.infraAgents) assert.deepEqual([...f.infraFailures().keys()], row.infraAgents);
+    });
+  }
+});
