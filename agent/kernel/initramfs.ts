@@ -1,6 +1,8 @@
 /**
  * The default test initramfs: busybox, the reproducer and an init that runs it, prints a marker
- * and powers off. A reproducer ending in .c is compiled statically on the host first (the guest
+ * and ends the VM. It reboots rather than powers off: a small kernel without ACPI (tinyconfig)
+ * only halts on poweroff and qemu would wait for ever, while a reboot under -no-reboot ends qemu
+ * on every kernel. A reproducer ending in .c is compiled statically on the host first (the guest
  * has no libc); anything else is run with the guest's sh.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -30,7 +32,7 @@ mount -t debugfs none /sys/kernel/debug 2>/dev/null
 echo "multisect: running the reproducer"
 ${binary ? '/repro' : 'sh /repro'}
 echo "${DONE_MARKER}"
-poweroff -f
+reboot -f
 `;
 }
 

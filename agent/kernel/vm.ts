@@ -11,6 +11,7 @@ import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { CancelledError, InfraError } from '../../shared/errors.js';
 import { accelArgs, hostAccel, type Accel } from './accel.js';
+import { dieWithThisProcess } from '../../shared/pdeathsig.js';
 
 export interface VmOptions {
   kernel: string;
@@ -120,7 +121,9 @@ export async function runVm(o: VmOptions): Promise<VmResult> {
   let stderr = '';
   const bootMarker = o.bootMarker ?? /Run \S+ as init process/;
 
-  const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A VM never outlives its agent, even one killed with SIGKILL.
+  const cmd = dieWithThisProcess(qemu, args, 'KILL');
+  const child = spawn(cmd.program, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   o.onSpawn?.(child);
 
@@ -183,6 +186,10 @@ export async function runVm(o: VmOptions): Promise<VmResult> {
       out.end(() => settle(code));
     });
     const settle = (code: number | null) => {
+      // Through setpriv, a qemu that cannot be executed is setpriv's exit 127, not a spawn error.
+      if (!spawnError && code === 127 && /setpriv: failed to execute/.test(stderr)) {
+        spawnError = Object.assign(new Error(stderr.trim()), { code: /No such file/.test(stderr) ? 'ENOENT' : 'EACCES' });
+      }
       if (spawnError) {
         const missing = (spawnError as NodeJS.ErrnoException).code === 'ENOENT';
         reject(new InfraError(missing ? `${qemu} is not installed` : `cannot start ${qemu}: ${spawnError.message}`, {

@@ -85,8 +85,9 @@ export class KernelRecipe implements Recipe {
         scratchDir: ctx.scratchDir, compiler: params.compiler, signal: ctx.signal,
       });
       if (packed.compileError !== undefined) {
-        const reason = `the reproducer does not compile:\n${tail(packed.compileError)}`;
-        return { build: { ...build, ok: false, error: reason }, runs: [], abortReason: reason };
+        // A skip, not the end of the job: reproducers include the tree's headers, which change
+        // from commit to commit. (If it does not compile for the bad commit, the job ends there.)
+        return { build: { ...build, ok: false, error: `the reproducer does not compile:\n${tail(packed.compileError)}` }, runs: [] };
       }
       initrd = packed.path;
       doneMarker ??= DONE_MARKER;

@@ -15,6 +15,7 @@ import { ownIdentity, type Security } from '../../shared/tls.js';
 import { OperatorClient } from '../client.js';
 import { extraRecipes } from './recipes.js';
 import { selfCommand, spawnManaged, startLocalNats, type ManagedProcess } from '../local-processes.js';
+import { FarmPidFile } from '../farm-pids.js';
 
 export function defaultStateDir(): string {
   const base = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
@@ -127,40 +128,52 @@ export interface LocalFarm {
   stop(): Promise<void>;
 }
 
-/** Start a local farm: nats-server (unless given), a coordinator and N agents, as child processes. */
+/**
+ * Start a local farm: nats-server (unless given), a coordinator and N agents, as child processes.
+ * They end when this process ends, however it ends (see cli/local-processes.ts); the ones that do
+ * not are recorded in `<stateDir>/farm.pids`, and the next start on that state directory stops
+ * them first. It refuses a state directory whose farm is still running.
+ */
 export async function startLocalFarm(o: UpOptions): Promise<LocalFarm> {
   positiveInt('agents', o.agents, { max: 64 });
   positiveInt('slots', o.slots, { max: 64 });
   const stateDir = resolve(o.stateDir);
   const logDir = join(stateDir, 'logs');
   const say = o.onLine ?? (() => undefined);
+  const pids = new FarmPidFile(stateDir);
+  const leftovers = await pids.takeOver();
+  if (leftovers) say(leftovers);
   const processes: ManagedProcess[] = [];
+  const started = (p: ManagedProcess): ManagedProcess => {
+    processes.push(p);
+    pids.add(p.name, p.child.pid);
+    return p;
+  };
   const stop = async () => {
     // Agents first (they hand back work), then the coordinator, then NATS.
     await Promise.all(processes.filter((p) => p.name.startsWith('agent')).map((p) => p.stop()));
     await Promise.all(processes.filter((p) => p.name === 'coordinator').map((p) => p.stop()));
     await Promise.all(processes.filter((p) => p.name === 'nats-server').map((p) => p.stop()));
+    pids.remove();
   };
   try {
     let nats = o.nats;
     if (!nats) {
-      const started = await startLocalNats(join(stateDir, 'nats'), logDir);
-      processes.push(started.proc);
-      nats = started.url;
+      const local = await startLocalNats(join(stateDir, 'nats'), logDir, started);
+      nats = local.url;
       say(`nats-server on ${nats} (store ${join(stateDir, 'nats')})`);
     }
     const ns = o.namespace ? ['--namespace', o.namespace] : [];
     const lease = o.leaseMs ? ['--lease', String(o.leaseMs / 1000)] : [];
     // Plaintext on purpose: every process of a local farm is on this machine's loopback.
     const c = selfCommand(['coordinator', '--insecure', '--listen', o.listen, '--nats', nats, '--state-dir', join(stateDir, 'coordinator'), ...ns, ...lease]);
-    const coord = spawnManaged('coordinator', c.program, c.args, logDir);
-    processes.push(coord);
+    const coord = started(spawnManaged('coordinator', c.program, c.args, logDir, c.env));
     const client = await waitForCoordinator(o.listen, coord);
     say(`coordinator on ${o.listen} (log ${coord.logFile})`);
     for (let i = 1; i <= o.agents; i++) {
       const accel = [...(o.accel ? ['--accel', o.accel] : []), ...(o.accelProbeKernel !== undefined ? ['--accel-probe-kernel', o.accelProbeKernel] : [])];
       const a = selfCommand(['agent', '--insecure', '--id', `agent-${i}`, '--coordinator', o.listen, '--slots', String(o.slots), '--state-dir', join(stateDir, 'agents', `agent-${i}`), ...accel]);
-      processes.push(spawnManaged(`agent-${i}`, a.program, a.args, logDir));
+      started(spawnManaged(`agent-${i}`, a.program, a.args, logDir, a.env));
     }
     const deadline = Date.now() + 30_000;
     for (;;) {

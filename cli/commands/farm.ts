@@ -8,12 +8,22 @@ import { securityFrom, withTlsOptions, type TlsFlags } from '../client.js';
 import { env } from '../env.js';
 import { collect, runCommand } from '../run.js';
 import { sleep } from '../../shared/sleep.js';
+import { parentGone } from '../local-processes.js';
 
-/** Resolves at the first SIGINT/SIGTERM; a second one exits at once. */
-function firstSignal(): Promise<NodeJS.Signals> {
+/**
+ * A coordinator or agent started by `multisect up`: resolves when that process is gone (the
+ * second line behind setpriv's parent-death signal; see cli/local-processes.ts).
+ */
+function upGone(): Promise<string> | undefined {
+  const pid = env.parentPid();
+  return parentGone(pid)?.then(() => `multisect up (pid ${pid}) is gone`);
+}
+
+/** Resolves at the first SIGINT/SIGTERM (or when the `up` that started us is gone); a second signal exits at once. */
+function firstSignal(): Promise<string> {
   return new Promise((resolve) => {
     let seen = false;
-    const onSignal = (sig: NodeJS.Signals) => {
+    const onSignal = (sig: string) => {
       if (seen) process.exit(130);
       seen = true;
       process.stderr.write(`\n${sig}: stopping...\n`);
@@ -21,14 +31,15 @@ function firstSignal(): Promise<NodeJS.Signals> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    void upGone()?.then(onSignal);
   });
 }
 
-/** Run until SIGINT/SIGTERM, then call `close` once; a second signal exits at once. */
+/** Run until SIGINT/SIGTERM (or until the `up` that started us is gone), then call `close` once; a second signal exits at once. */
 function untilSignal(close: () => Promise<void>): Promise<void> {
   return new Promise((resolve) => {
     let closing = false;
-    const onSignal = (sig: NodeJS.Signals) => {
+    const onSignal = (sig: string) => {
       if (closing) process.exit(130);
       closing = true;
       process.stderr.write(`\n${sig}: stopping...\n`);
@@ -36,6 +47,7 @@ function untilSignal(close: () => Promise<void>): Promise<void> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    void upGone()?.then(onSignal);
   });
 }
 

@@ -1,8 +1,12 @@
 /**
- * make-history: generate a lab "kernel tree" (an out-of-tree module with a planted bug) to bisect.
+ * make-history: generate a lab kernel tree to bisect: an out-of-tree module with a planted bug
+ * (`--tree module`, the fast mode), or a history on the real Linux tree of Debian's linux-source
+ * (`--tree linux --source DIR`, DIR from deploy/lab/setup-linux) with a bug planted in prctl(2).
  *
  *   npx tsx deploy/lab/make-history.ts --out DIR --kind null-deref [--commits 400] [--seed 1]
  *       [--probability 0.5] [--unbuildable K [--unbuildable-at before|after|far]] [--json]
+ *   npx tsx deploy/lab/make-history.ts --tree linux --source ~/.cache/multisect/lab/linux-current/linux-source-6.1 \
+ *       --out DIR --kind null-deref|warning|flaky [--commits 200]
  *
  * Prints the repository, the good/bad refs and the planted culprit (one JSON object with --json).
  */
@@ -10,6 +14,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { BUG_KINDS, isBugKind } from './history/bugs.js';
 import { makeHistory } from './history/generate.js';
+import { LINUX_BUG_KINDS, makeLinuxHistory, type LinuxBugKind } from './history/linux.js';
 
 function int(name: string, min: number) {
   return (v: string): number => {
@@ -22,11 +27,16 @@ function int(name: string, min: number) {
 const program = new Command('make-history')
   .description('generate a git history of a kernel module with one planted bug')
   .requiredOption('--out <dir>', 'directory of the new repository (absent or empty)')
-  .requiredOption('--kind <kind>', `bug kind: ${BUG_KINDS.join(', ')}`, (v) => {
+  .option('--tree <tree>', 'module (an out-of-tree module, fast) or linux (the real Linux tree)', (v) => {
+    if (v !== 'module' && v !== 'linux') throw new InvalidArgumentError('module or linux');
+    return v;
+  }, 'module')
+  .option('--source <dir>', 'with --tree linux: the unpacked Linux source (deploy/lab/setup-linux --json prints it)')
+  .requiredOption('--kind <kind>', `bug kind: ${BUG_KINDS.join(', ')} (--tree linux: ${LINUX_BUG_KINDS.join(', ')})`, (v) => {
     if (!isBugKind(v)) throw new InvalidArgumentError(`one of ${BUG_KINDS.join(', ')}`);
     return v;
   })
-  .option('--commits <n>', 'number of commits', int('--commits', 10), 400)
+  .option('--commits <n>', 'number of commits (default 400, --tree linux 200)', int('--commits', 10))
   .option('--seed <n>', 'seed: equal seeds give equal histories', int('--seed', 0), 1)
   .option('--probability <p>', 'flaky: chance that one run crashes', (v) => {
     const p = Number(v);
@@ -42,12 +52,30 @@ const program = new Command('make-history')
   .parse();
 
 const o = program.opts<{
-  out: string; kind: (typeof BUG_KINDS)[number]; commits: number; seed: number; probability: number;
+  tree: 'module' | 'linux'; source?: string;
+  out: string; kind: (typeof BUG_KINDS)[number]; commits?: number; seed: number; probability: number;
   unbuildable: number; unbuildableAt: 'before' | 'after' | 'far'; json?: boolean;
 }>();
 try {
+  if (o.tree === 'linux') {
+    if (!o.source) throw new Error('--tree linux needs --source DIR (run deploy/lab/setup-linux --json: its "source")');
+    if (!(LINUX_BUG_KINDS as readonly string[]).includes(o.kind)) throw new Error(`--tree linux plants ${LINUX_BUG_KINDS.join(', ')}, not ${o.kind}`);
+    const r = await makeLinuxHistory({
+      source: resolve(o.source), dir: resolve(o.out), kind: o.kind as LinuxBugKind, commits: o.commits ?? 200, seed: o.seed,
+      probability: o.probability, unbuildable: o.unbuildable, unbuildableAt: o.unbuildableAt,
+    });
+    if (o.json) console.log(JSON.stringify(r));
+    else {
+      console.log(`repository:  ${r.repo} (Linux, base ${r.baseHash})`);
+      console.log(`commits:     ${r.commits} (good = tag good ${r.goodHash}, bad = tag bad ${r.badHash})`);
+      console.log(`culprit:     ${r.culprit} ${r.culpritSubject} (tag culprit)`);
+      console.log(`bug:         ${r.kind} in ${r.function}${r.probability ? ` (p=${r.probability} per run)` : ''}`);
+      if (r.unbuildable.length) console.log(`unbuildable: ${r.unbuildable.join(' ')}`);
+    }
+    process.exit(0);
+  }
   const r = await makeHistory({
-    dir: resolve(o.out), kind: o.kind, commits: o.commits, seed: o.seed, probability: o.probability,
+    dir: resolve(o.out), kind: o.kind, commits: o.commits ?? 400, seed: o.seed, probability: o.probability,
     unbuildable: o.unbuildable, unbuildableAt: o.unbuildableAt,
   });
   if (o.json) {

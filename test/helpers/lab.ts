@@ -46,6 +46,35 @@ export function ensureLab(): Promise<LabSetup | { skip: string }> {
   return setupOnce;
 }
 
+export interface LinuxLabSetup {
+  version: string;
+  /** The unpacked Linux tree. */
+  source: string;
+  /** The lab's kernel config (tinyconfig + deploy/lab/linux/lab.config.fragment). */
+  config: string;
+  busybox: string;
+  qemu: string;
+  /** Debian's prebuilt kernel: the accelerator proof boots it. */
+  kernel: string;
+}
+
+let linuxOnce: Promise<LinuxLabSetup | { skip: string }> | undefined;
+
+/** deploy/lab/setup-linux once per test process: the real Linux tree and the lab config. */
+export function ensureLinuxLab(): Promise<LinuxLabSetup | { skip: string }> {
+  linuxOnce ??= (async () => {
+    try {
+      const { stdout } = await pexec('bash', [join(ROOT, 'deploy/lab/setup-linux'), '--json'], { maxBuffer: 64 * 1024 * 1024, timeout: 1_800_000 });
+      return JSON.parse(stdout.trim().split('\n').pop() as string) as LinuxLabSetup;
+    } catch (err) {
+      const e = err as { code?: number; stderr?: string };
+      if (e.code === 2) return { skip: `the real-kernel lab cannot be set up (apt download impossible): ${(e.stderr ?? '').trim().split('\n').slice(-2).join(' / ')}` };
+      throw err;
+    }
+  })();
+  return linuxOnce;
+}
+
 let labAccelOnce: Promise<Accel> | undefined;
 
 /** The accelerator for lab VMs, proven as an agent proves it: with the lab's kernel booted under KVM. */

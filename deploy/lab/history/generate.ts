@@ -42,14 +42,14 @@ export interface HistoryResult {
   probability?: number;
 }
 
-const AUTHORS = [
+export const AUTHORS = [
   ['Ada Kernelwright', 'ada@lab.example'],
   ['Bo Schedule', 'bo@lab.example'],
   ['Cy Spinlock', 'cy@lab.example'],
   ['Di Pagefault', 'di@lab.example'],
   ['Ed Rcu', 'ed@lab.example'],
 ] as const;
-const EPOCH = 1_704_067_200; // 2024-01-01T00:00:00Z: fixed dates keep hashes deterministic
+export const EPOCH = 1_704_067_200; // 2024-01-01T00:00:00Z: fixed dates keep hashes deterministic
 
 function data(s: string): string {
   return `data ${Buffer.byteLength(s)}\n${s}\n`;
@@ -122,7 +122,6 @@ export async function makeHistory(opts: HistoryOptions): Promise<HistoryResult> 
 
   const marks = await fastImport(opts.dir, stream);
   await git(opts.dir, ['checkout', '-q', '-f', 'main']);
-  const rev = async (ref: string) => (await git(opts.dir, ['rev-parse', '--verify', ref])).stdout.trim();
   return {
     repo: opts.dir,
     kind: opts.kind,
@@ -130,19 +129,30 @@ export async function makeHistory(opts: HistoryOptions): Promise<HistoryResult> 
     commits: total,
     good: 'good',
     bad: 'bad',
-    goodHash: await rev('good'),
-    badHash: await rev('bad'),
-    culprit: marks[0] as string,
-    culpritSubject: subjects[plan.culprit] as string,
-    culpritParent: marks[marks.length - 1] as string,
-    unbuildable: marks.slice(1, 1 + plan.broken.length),
+    ...(await historyFacts(opts.dir, marks, subjects[plan.culprit] as string, plan.broken.length)),
     seed,
     ...(opts.kind === 'flaky' ? { probability: permille / 1000 } : {}),
   };
 }
 
+/**
+ * What every generated history reports: the good and bad tags' hashes and, from fast-import's
+ * get-mark lines in the order both generators print them (culprit, broken..., culprit's parent).
+ */
+export async function historyFacts(dir: string, marks: string[], culpritSubject: string, broken: number) {
+  const rev = async (ref: string) => (await git(dir, ['rev-parse', '--verify', ref])).stdout.trim();
+  return {
+    goodHash: await rev('good'),
+    badHash: await rev('bad'),
+    culprit: marks[0] as string,
+    culpritSubject,
+    culpritParent: marks[marks.length - 1] as string,
+    unbuildable: marks.slice(1, 1 + broken),
+  };
+}
+
 /** Run git fast-import on the stream; returns the hashes printed by its get-mark commands. */
-function fastImport(dir: string, stream: string): Promise<string[]> {
+export function fastImport(dir: string, stream: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['fast-import', '--quiet', '--done', '--cat-blob-fd=1'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
