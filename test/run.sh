@@ -15,7 +15,17 @@ if [ ${#files[@]} -eq 0 ]; then
 fi
 echo "test/run.sh: ${#files[@]} test files"
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+# Every test's temporary files go under one directory of this run (tmpdir() follows TMPDIR):
+# what a test leaves behind is counted and removed, pass or fail, so /tmp does not fill up.
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/multisect-test-run.XXXXXX")
+sweep() {
+  local left
+  left=$(find "$run_tmp" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+  [ "$left" -eq 0 ] || echo "test/run.sh: tests left $left temporary entries in $run_tmp (removed)"
+  rm -rf "$run_tmp" "$out"
+}
+trap sweep EXIT
+export TMPDIR="$run_tmp"
 set +e
 # Two files at a time (one per core): the end-to-end tests start many processes. Each test
 # sets its own timeout; the runner's default (70 min) only catches a test that set none.
