@@ -7,7 +7,10 @@ import type { Logger } from 'pino';
 import {
   CancelledError,
   CoordinatorUnavailableError,
+  GitError,
+  InfraError,
   InvalidJobError,
+  JobNotFoundError,
   JobStateError,
   MultisectError,
   NotFoundError,
@@ -56,6 +59,8 @@ function isServiceError(err: unknown): err is ServiceError {
 export function fromGrpcError(err: unknown, address: string): Error {
   if (!isServiceError(err)) return err instanceof Error ? err : new Error(String(err));
   const hint = err.metadata?.get('x-multisect-hint')[0]?.toString();
+  // The server names the class it threw: the client rebuilds that class, not just one per code.
+  const name = err.metadata?.get('x-multisect-error')[0]?.toString();
   const details = err.details || err.message;
   const opts = { cause: err, ...(hint ? { hint } : {}) };
   switch (err.code) {
@@ -71,9 +76,13 @@ export function fromGrpcError(err: unknown, address: string): Error {
       const problem = colon > 0 ? details.slice(colon + 1).trim() : details;
       return new InvalidJobError(field, problem, opts);
     }
-    case status.NOT_FOUND:
-      return new NotFoundError(details, opts);
+    case status.NOT_FOUND: {
+      const jobId = name === 'JobNotFoundError' ? /^no job "(.*)"$/.exec(details)?.[1] : undefined;
+      return jobId !== undefined ? new JobNotFoundError(jobId) : new NotFoundError(details, opts);
+    }
     case status.FAILED_PRECONDITION:
+      if (name === 'InfraError') return new InfraError(details, opts);
+      if (name === 'GitError') return new GitError(details, [], '', opts);
       return new JobStateError(details, opts);
     case status.PERMISSION_DENIED:
     case status.UNAUTHENTICATED:

@@ -80,6 +80,17 @@ describe('bad input', { timeout: 300_000 }, () => {
     assert.match(r.stdout + r.stderr, /test command "\/no\/such\/test-command" cannot be started: ENOENT/);
   });
 
+  it('watching a job that does not exist fails at once, text and --json', async () => {
+    for (const json of [[], ['--json']]) {
+      const t0 = Date.now();
+      const r = await runCli(['watch', 'jnosuchjob000', '--coordinator', farm.address, ...json], { timeoutMs: 60_000 });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stdout + r.stderr, /no job \\?"jnosuchjob000\\?"/);
+      if (json.length) assert.match(r.stdout, /"name":"JobNotFoundError"/);
+      assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
+    }
+  });
+
   it('no coordinator at the address', async () => {
     const port = await freePort();
     const r = await runCli(['bisect', '--coordinator', `127.0.0.1:${port}`, '--repo', h.dir, '--bad', h.bad, '--good', h.good, '--test', script.command]);
