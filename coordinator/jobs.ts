@@ -724,7 +724,13 @@ export class JobManager {
     // Persist the assignment before the agent hears of it: after a crash, the verdict of any
     // probe an agent ran is then recognised as one this job asked for.
     void this.persist(rt).then(() => {
-      if (!rt.inFlight.has(probe.id)) return; // cancelled meanwhile
+      if (!rt.inFlight.has(probe.id)) {
+        // Cancelled before the agent heard of it (the job ended, a clean release was found...):
+        // no agent will ever report on it, so its slot is free again now.
+        if (agent.slots[slot]?.probe?.id === probe.id) agent.slots[slot] = { probe: undefined, status: undefined };
+        this.schedule();
+        return;
+      }
       const verdictJwt = this.deps.credentials?.forVerdicts(agent.info.agentId, agent.info.natsUserKey, rt.job.id, probe.id) ?? '';
       const sent = this.deps.registry.send(agent, CoordinatorMessage.fromPartial({ msg: { $case: 'assign', value: { probe, slot, leaseDeadlineMs: Date.now() + this.deps.leaseMs, verdictJwt } } }));
       if (!sent) {
