@@ -25,8 +25,6 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-export { dieWithThisProcess, pdeathsigAvailable } from '../shared/pdeathsig.js';
-
 export function spawnManaged(name: string, program: string, args: string[], logDir: string, env: NodeJS.ProcessEnv = process.env): ManagedProcess {
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${name}.log`);

@@ -306,8 +306,7 @@ export class JobManager {
    * infrastructure failure on every agent able to run the job, or too many skips in a row.
    */
   private async endedByHostFaults(rt: JobRuntime): Promise<boolean> {
-    const bad = rt.job.badHash;
-    const counted = rt.verdicts.filter((v) => v.commit === bad && !rt.discounted.has(v.probeId) && !v.abortReason);
+    const counted = this.countedVerdicts(rt, rt.job.badHash).filter((v) => !v.abortReason);
     const untestable = counted.find((v) => 'skipped' in toEngineVerdict(v));
     if (untestable && !counted.some((v) => !('skipped' in toEngineVerdict(v)))) {
       await this.finish(rt, JobState.JOB_STATE_FAILED, { reason: this.untestableStart(rt, untestable) });
@@ -402,10 +401,15 @@ export class JobManager {
     return j;
   }
 
+  /** The verdicts of `commit` that count as evidence (not held, not discounted as the host's fault). */
+  private countedVerdicts(rt: JobRuntime, commit: string): Verdict[] {
+    return rt.verdicts.filter((v) => v.commit === commit && !rt.discounted.has(v.probeId));
+  }
+
   /** Skips in a row once the bad commit is confirmed (a job must not run on for ever on skips). */
   private countSkips(rt: JobRuntime, v: Verdict): void {
     const e = toEngineVerdict(v);
-    const confirmed = rt.verdicts.some((x) => x.commit === rt.job.badHash && !rt.discounted.has(x.probeId) && !('skipped' in toEngineVerdict(x)));
+    const confirmed = this.countedVerdicts(rt, rt.job.badHash).some((x) => !('skipped' in toEngineVerdict(x)));
     if (!('skipped' in e)) rt.skipRun = { count: 0, last: '' };
     else if (confirmed && v.commit !== rt.job.badHash) rt.skipRun = { count: rt.skipRun.count + 1, last: `${short(v.commit)}: ${(e.reason ?? 'skipped').split('\n')[0]}` };
   }
@@ -672,7 +676,7 @@ export class JobManager {
     // The bad commit first, in every phase: it confirms the crash and tells how reliably it
     // reproduces, and a bad commit that cannot be built or booted ends the job before it bisects.
     const bad = rt.job.badHash;
-    const badCounted = rt.verdicts.some((v) => v.commit === bad && !rt.discounted.has(v.probeId));
+    const badCounted = this.countedVerdicts(rt, bad).length > 0;
     if (rt.phase !== 'verifying' && !badCounted && !inFlight.includes(bad) && allowed(bad)) return bad;
     // Then a commit that failed to boot on another agent: it counts (or its agent is at fault) only once tried here.
     const recheck = rt.faults.heldCommits().find((c) => allowed(c) && !inFlight.includes(c));

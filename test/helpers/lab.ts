@@ -29,20 +29,26 @@ export interface LabSetup {
   qemu: string;
 }
 
+/**
+ * Run a lab set-up script with --json (idempotent; quick when already done). Resolves to a skip
+ * reason only when apt cannot download (the scripts exit 2 then).
+ */
+async function runSetup<T>(script: string, what: string, timeoutMs: number): Promise<T | { skip: string }> {
+  try {
+    const { stdout } = await pexec('bash', [join(ROOT, script), '--json'], { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs });
+    return JSON.parse(stdout.trim().split('\n').pop() as string) as T;
+  } catch (err) {
+    const e = err as { code?: number; stderr?: string };
+    if (e.code === 2) return { skip: `${what} cannot be set up (apt download impossible): ${(e.stderr ?? '').trim().split('\n').slice(-2).join(' / ')}` };
+    throw err;
+  }
+}
+
 let setupOnce: Promise<LabSetup | { skip: string }> | undefined;
 
-/** Run the lab set-up (idempotent; quick when already done). Resolves to a skip reason only when apt cannot download. */
+/** deploy/lab/setup once per test process: qemu, busybox, Debian's kernel and headers. */
 export function ensureLab(): Promise<LabSetup | { skip: string }> {
-  setupOnce ??= (async () => {
-    try {
-      const { stdout } = await pexec('bash', [join(ROOT, 'deploy/lab/setup'), '--json'], { maxBuffer: 64 * 1024 * 1024, timeout: 1_200_000 });
-      return JSON.parse(stdout.trim().split('\n').pop() as string) as LabSetup;
-    } catch (err) {
-      const e = err as { code?: number; stderr?: string };
-      if (e.code === 2) return { skip: `the kernel lab cannot be set up (apt download impossible): ${(e.stderr ?? '').trim().split('\n').slice(-2).join(' / ')}` };
-      throw err;
-    }
-  })();
+  setupOnce ??= runSetup<LabSetup>('deploy/lab/setup', 'the kernel lab', 1_200_000);
   return setupOnce;
 }
 
@@ -62,23 +68,14 @@ let linuxOnce: Promise<LinuxLabSetup | { skip: string }> | undefined;
 
 /** deploy/lab/setup-linux once per test process: the real Linux tree and the lab config. */
 export function ensureLinuxLab(): Promise<LinuxLabSetup | { skip: string }> {
-  linuxOnce ??= (async () => {
-    try {
-      const { stdout } = await pexec('bash', [join(ROOT, 'deploy/lab/setup-linux'), '--json'], { maxBuffer: 64 * 1024 * 1024, timeout: 1_800_000 });
-      return JSON.parse(stdout.trim().split('\n').pop() as string) as LinuxLabSetup;
-    } catch (err) {
-      const e = err as { code?: number; stderr?: string };
-      if (e.code === 2) return { skip: `the real-kernel lab cannot be set up (apt download impossible): ${(e.stderr ?? '').trim().split('\n').slice(-2).join(' / ')}` };
-      throw err;
-    }
-  })();
+  linuxOnce ??= runSetup<LinuxLabSetup>('deploy/lab/setup-linux', 'the real-kernel lab', 1_800_000);
   return linuxOnce;
 }
 
 let labAccelOnce: Promise<Accel> | undefined;
 
 /** The accelerator for lab VMs, proven as an agent proves it: with the lab's kernel booted under KVM. */
-export function labAccel(setup: LabSetup): Promise<Accel> {
+export function labAccel(setup: Pick<LabSetup, 'kernel'>): Promise<Accel> {
   labAccelOnce ??= decideAccel('auto', { kernel: setup.kernel }).then((d) => d.accel);
   return labAccelOnce;
 }

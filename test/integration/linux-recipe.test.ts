@@ -15,7 +15,7 @@ import { KernelRecipe } from '../../agent/recipes/kernel.js';
 import { makeLinuxHistory, type LinuxHistoryResult } from '../../deploy/lab/history/linux.js';
 import { git } from '../../shared/git.js';
 import { Policy, Recipe, RunOutcome } from '../../shared/proto.js';
-import { checkout, ensureLinuxLab, fakeContext, labAccel, removeDir, tempDir, type LabSetup, type LinuxLabSetup } from '../helpers/lab.js';
+import { checkout, ensureLinuxLab, fakeContext, labAccel, removeDir, tempDir, type LinuxLabSetup } from '../helpers/lab.js';
 
 const lab = await ensureLinuxLab();
 const skip = 'skip' in lab ? lab.skip : false;
@@ -47,7 +47,7 @@ describe('kernel recipe on a real Linux tree', { skip, timeout: 2_400_000 }, () 
     } else {
       await git(wt, ['checkout', '-q', '--detach', commit]);
     }
-    const ctx = await fakeContext({ commit, worktree: wt, buildDir, recipe: spec(reproducer), runs: 1, vmCapacity: 1, accel: await labAccel(setup as unknown as LabSetup) });
+    const ctx = await fakeContext({ commit, worktree: wt, buildDir, recipe: spec(reproducer), runs: 1, vmCapacity: 1, accel: await labAccel(setup) });
     dirs.push(ctx.scratchDir);
     ctx.classify = (out) => classifyOutput(Policy.fromPartial({}), out);
     const t0 = Date.now();
