@@ -13,6 +13,7 @@ import { type Probe, Verdict } from '../shared/proto.js';
 import type { RunClassification, ProbePhase, Recipe } from './recipes/types.js';
 import type { Workspace } from './workspace.js';
 import type { Accel } from './kernel/accel.js';
+import { writeJobFiles } from './job-files.js';
 
 export interface ProbeRunnerDeps {
   agentId: string;
@@ -59,8 +60,10 @@ export async function runProbe(deps: ProbeRunnerDeps, probe: Probe, slot: number
     throw err;
   }
   try {
+    const jobFiles = await writeJobFiles(probe.recipe?.files ?? [], dirs.scratchDir);
     const result = await recipe.run({
       probe,
+      jobFiles: jobFiles.paths,
       worktree: dirs.worktree,
       buildDir: dirs.buildDir,
       scratchDir: dirs.scratchDir,
@@ -85,6 +88,7 @@ export async function runProbe(deps: ProbeRunnerDeps, probe: Probe, slot: number
         MULTISECT_BUILD_DIR: dirs.buildDir,
         MULTISECT_SCRATCH_DIR: dirs.scratchDir,
         MULTISECT_CPUS: String(deps.cpus),
+        MULTISECT_JOB_FILES: jobFiles.dir,
       },
     });
     verdict.build = result.build;

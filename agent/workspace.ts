@@ -58,8 +58,11 @@ export class Workspace {
     await this.locked(mirror, () => this.ensureMirror(repo, mirror, commit, slot, signal));
     const key = createHash('sha256').update(repo).digest('hex').slice(0, 12);
     const slotDir = join(this.stateDir, 'slots', String(slot));
-    const worktree = join(slotDir, `wt-${key}`);
-    const buildDir = join(slotDir, `build-${key}`);
+    // wt and build side by side under one directory per repository: the same relative layout in
+    // every slot and for every repository, which is what lets ccache share objects between them
+    // (agent/kernel/build.ts).
+    const worktree = join(slotDir, key, 'wt');
+    const buildDir = join(slotDir, key, 'build');
     const scratchDir = join(slotDir, `scratch-${probeId}`);
     await mkdir(buildDir, { recursive: true });
     await mkdir(scratchDir, { recursive: true });

@@ -5,6 +5,7 @@ import { InvalidOptionError } from '../shared/errors.js';
 import { serverStream, unary } from '../shared/grpc.js';
 import type { Store } from '../shared/nats.js';
 import {
+  type Job,
   GetLogResponse,
   JobEvent,
   ListAgentsResponse,
@@ -38,7 +39,8 @@ export function operatorService(deps: OperatorServiceDeps): OperatorServiceServe
       return SubmitJobResponse.fromPartial({ job: await jobs.submit(req.spec) });
     }),
     getJob: unary(logger, (req) => jobs.get(checkJobId(req.jobId))),
-    listJobs: unary(logger, async (req) => ListJobsResponse.fromPartial({ jobs: await jobs.list(req.activeOnly) })),
+    // A listing leaves the job files' content out (names, sizes and hashes stay): up to 4 MiB a job.
+    listJobs: unary(logger, async (req) => ListJobsResponse.fromPartial({ jobs: (await jobs.list(req.activeOnly)).map(withoutFileContents) })),
     cancelJob: unary(logger, (req) => jobs.cancel(checkJobId(req.jobId), req.reason)),
     listAgents: unary(logger, () => ListAgentsResponse.fromPartial({ agents: deps.registry.all().map((a) => deps.registry.toInfo(a)) })),
     getLog: unary(logger, async (req) => {
@@ -90,4 +92,12 @@ export function operatorService(deps: OperatorServiceDeps): OperatorServiceServe
       messages.stop();
     }),
   };
+}
+
+/** The job with its files' names, sizes and hashes but not their content. */
+export function withoutFileContents(job: Job): Job {
+  const files = job.spec?.recipe?.files;
+  if (!files?.length) return job;
+  const stripped = files.map((f) => ({ ...f, content: Buffer.alloc(0) }));
+  return { ...job, spec: { ...job.spec!, recipe: { ...job.spec!.recipe!, files: stripped } } };
 }

@@ -3,9 +3,10 @@
  * coordinator calls it on SubmitJob; the CLI calls it too, to fail fast before dialling.
  * A rejected spec says which field and why.
  */
+import { createHash } from 'node:crypto';
 import { InvalidJobError } from './errors.js';
 import { checkRepoLocation } from './mirror.js';
-import { Command, CrashMatch, JobSpec, Mode, Policy, Recipe } from './proto.js';
+import { Command, CrashMatch, JobFile, JobSpec, Mode, Policy, Recipe } from './proto.js';
 
 export const RECIPE_KINDS = ['script', 'kernel'] as const;
 
@@ -21,7 +22,56 @@ export const SPEC_LIMITS = {
   maxRegexLength: 1024,
   maxParams: 64,
   maxParamLength: 64 * 1024,
+  /** Job files: a syzbot .config is about 250 KB, a C reproducer a few KB. */
+  maxFiles: 16,
+  maxFileBytes: 2 * 1024 * 1024,
+  /** All of a job's files together: every assignment carries them (gRPC messages stop at 16 MiB). */
+  maxFilesBytes: 4 * 1024 * 1024,
+  maxSysctls: 64,
 };
+
+export const JOB_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const SYSCTL_LINE = /^([a-z0-9_][a-z0-9_./-]{0,127})=([^\n'\0]{0,1024})$/;
+
+/** Parse the kernel recipe's `sysctl` param: lines of key=value. Throws InvalidJobError naming the line. */
+export function parseSysctls(text: string): { key: string; value: string }[] {
+  const out: { key: string; value: string }[] = [];
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = SYSCTL_LINE.exec(line);
+    if (!m) {
+      throw new InvalidJobError('recipe.params.sysctl', `line ${i + 1} ${JSON.stringify(line)} is not key=value`, {
+        hint: 'one setting per line, as sysctl -w takes it: kernel.panic_on_warn=1 (no quotes)',
+      });
+    }
+    out.push({ key: m[1]!, value: m[2]! });
+  }
+  if (out.length > SPEC_LIMITS.maxSysctls) throw new InvalidJobError('recipe.params.sysctl', `at most ${SPEC_LIMITS.maxSysctls} settings`);
+  return out;
+}
+
+function checkFiles(files: JobFile[]): JobFile[] {
+  if (files.length > SPEC_LIMITS.maxFiles) throw new InvalidJobError('recipe.files', `at most ${SPEC_LIMITS.maxFiles} files, got ${files.length}`);
+  const seen = new Set<string>();
+  let total = 0;
+  return files.map((f, i) => {
+    const field = `recipe.files[${i}]`;
+    if (!JOB_FILE_NAME.test(f.name)) {
+      throw new InvalidJobError(`${field}.name`, `${JSON.stringify(f.name)} is not a file name`, { hint: 'letters, digits, ".", "_" and "-", at most 64, not starting with "." or "-"' });
+    }
+    if (seen.has(f.name)) throw new InvalidJobError(`${field}.name`, `${JSON.stringify(f.name)} is given twice`);
+    seen.add(f.name);
+    if (f.content.length > SPEC_LIMITS.maxFileBytes) {
+      throw new InvalidJobError(field, `${f.name} has ${f.content.length} bytes; at most ${SPEC_LIMITS.maxFileBytes}`);
+    }
+    total += f.content.length;
+    if (total > SPEC_LIMITS.maxFilesBytes) throw new InvalidJobError('recipe.files', `more than ${SPEC_LIMITS.maxFilesBytes} bytes together`);
+    const sha256 = createHash('sha256').update(f.content).digest('hex');
+    if (f.sha256 && f.sha256 !== sha256) throw new InvalidJobError(`${field}.sha256`, `does not match the content of ${f.name}`);
+    return JobFile.fromPartial({ name: f.name, content: f.content, size: f.content.length, sha256 });
+  });
+}
 
 const REF_RE = /^[A-Za-z0-9][A-Za-z0-9._/@{}^~+-]{0,254}$/;
 
@@ -74,6 +124,8 @@ export function compileJobSpec(input: JobSpec): JobSpec {
   for (const [k, v] of Object.entries(recipe.params)) {
     if (v.length > SPEC_LIMITS.maxParamLength) throw new InvalidJobError(`recipe.params.${k}`, `longer than ${SPEC_LIMITS.maxParamLength} characters`);
   }
+  recipe.files = checkFiles(recipe.files);
+  if (recipe.kind === 'kernel' && recipe.params.sysctl) parseSysctls(recipe.params.sysctl);
   spec.recipe = recipe;
 
   const policy = Policy.fromPartial(spec.policy ?? {});

@@ -1,7 +1,8 @@
 /**
  * The kernel recipe's parameters (Recipe.params, all strings in the job spec), with defaults that
  * fit a real Linux tree. Paths: `kernel`, `initrd` and `artifact` are relative to the slot's build
- * directory; `config` and `reproducer` to the worktree; absolute paths are used as they are.
+ * directory; `config` and `reproducer` name one of the job's files (Recipe.files) if it has one of
+ * that name, else a path relative to the worktree; absolute paths are used as they are.
  *
  * | param              | default                                                          |
  * |--------------------|------------------------------------------------------------------|
@@ -10,7 +11,10 @@
  * | make_jobs          | the slot's CPUs                                                  |
  * | kernel             | arch/x86/boot/bzImage                                            |
  * | initrd             | packed by the recipe from `reproducer` + busybox                 |
- * | reproducer         | none (required when the recipe packs the initramfs)              |
+ * | reproducer         | none (required when the recipe packs the initramfs): a C program (.c, compiled statically), a syz program (.syz, run by syz-execprog), else a shell script |
+ * | sysctl             | none: lines of key=value, set by the init before the reproducer runs |
+ * | syz_execprog       | syz-execprog on the agent's PATH (syzkaller's; for .syz reproducers) |
+ * | syz_executor       | syz-executor beside syz_execprog, else on the PATH               |
  * | busybox            | /bin/busybox                                                     |
  * | cmdline            | console=ttyS0 ... panic_on_warn=1 oops=panic panic=-1 ...        |
  * | memory / cpus      | 1024 (MiB) / 1                                                   |
@@ -25,7 +29,8 @@
  * | build_infra_exit   | none: a build exit status that means "host not ready" (infra), not a skip |
  */
 import { isAbsolute, resolve } from 'node:path';
-import { InvalidOptionError } from '../../shared/errors.js';
+import { InvalidJobError, InvalidOptionError } from '../../shared/errors.js';
+import { parseSysctls } from '../../shared/job-spec.js';
 import type { Accel } from './accel.js';
 
 export const DEFAULT_CMDLINE =
@@ -39,6 +44,9 @@ export interface KernelParams {
   kernel: string;
   initrd?: string;
   reproducer?: string;
+  sysctls: { key: string; value: string }[];
+  syzExecprog: string;
+  syzExecutor?: string;
   busybox: string;
   cmdline: string;
   memoryMb: number;
@@ -62,9 +70,19 @@ function num(params: Record<string, string>, key: string, def: number, min = 1):
   return n;
 }
 
-export function parseKernelParams(params: Record<string, string>, dirs: { worktree: string; buildDir: string; cpus: number; qemu?: string }): KernelParams {
+export function parseKernelParams(
+  params: Record<string, string>,
+  dirs: { worktree: string; buildDir: string; cpus: number; qemu?: string; jobFiles?: Record<string, string> },
+): KernelParams {
   const inBuild = (p: string) => (isAbsolute(p) ? p : resolve(dirs.buildDir, p));
-  const inTree = (p: string) => (isAbsolute(p) ? p : resolve(dirs.worktree, p));
+  const inTree = (p: string) => dirs.jobFiles?.[p] ?? (isAbsolute(p) ? p : resolve(dirs.worktree, p));
+  let sysctls: KernelParams['sysctls'] = [];
+  try {
+    sysctls = parseSysctls(params.sysctl ?? '');
+  } catch (err) {
+    if (err instanceof InvalidJobError) throw new InvalidOptionError('recipe.params.sysctl', err.message, { cause: err });
+    throw err;
+  }
   let qemuArgs: string[] = [];
   if (params.qemu_args) {
     let parsed: unknown;
@@ -93,6 +111,9 @@ export function parseKernelParams(params: Record<string, string>, dirs: { worktr
     kernel: inBuild(params.kernel || 'arch/x86/boot/bzImage'),
     initrd: params.initrd ? inBuild(params.initrd) : undefined,
     reproducer: params.reproducer ? inTree(params.reproducer) : undefined,
+    sysctls,
+    syzExecprog: params.syz_execprog || 'syz-execprog',
+    syzExecutor: params.syz_executor || undefined,
     busybox: params.busybox || '/bin/busybox',
     cmdline: params.cmdline || DEFAULT_CMDLINE,
     memoryMb: num(params, 'memory', 1024, 64),

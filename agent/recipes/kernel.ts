@@ -56,7 +56,7 @@ export class KernelRecipe implements Recipe {
     const recipe = ctx.probe.recipe;
     let params: KernelParams;
     try {
-      params = parseKernelParams(recipe?.params ?? {}, { worktree: ctx.worktree, buildDir: ctx.buildDir, cpus: ctx.cpus, qemu: ctx.qemu });
+      params = parseKernelParams(recipe?.params ?? {}, { worktree: ctx.worktree, buildDir: ctx.buildDir, cpus: ctx.cpus, qemu: ctx.qemu, jobFiles: ctx.jobFiles });
     } catch (err) {
       if (err instanceof InvalidOptionError) return { build: BuildFacts.fromPartial({ ok: false, error: err.message }), runs: [], abortReason: err.message };
       throw err;
@@ -83,6 +83,7 @@ export class KernelRecipe implements Recipe {
       const packed = await buildInitramfs({
         busybox: params.busybox, reproducer: params.reproducer, out: join(ctx.scratchDir, 'initramfs.cpio.gz'),
         scratchDir: ctx.scratchDir, compiler: params.compiler, signal: ctx.signal,
+        sysctls: params.sysctls, syzExecprog: params.syzExecprog, syzExecutor: params.syzExecutor,
       });
       if (packed.compileError !== undefined) {
         // A skip, not the end of the job: reproducers include the tree's headers, which change

@@ -26,6 +26,8 @@ export interface ProbeContext {
   buildDir: string;
   /** A scratch directory for this probe only; deleted afterwards. */
   scratchDir: string;
+  /** The job's files (Recipe.files), written for this probe: name → path. */
+  jobFiles: Record<string, string>;
   slot: number;
   /** CPUs this slot may use for a build. */
   cpus: number;

@@ -10,8 +10,9 @@ import { FINAL_STATES } from '../../shared/job-log.js';
 import { CrashMatch, type Job, type JobEvent, JobSpec, Mode } from '../../shared/proto.js';
 import { splitCommand } from '../argv.js';
 import { OperatorClient } from '../client.js';
+import { kernelFiles, type KernelFileFlags } from './job-files.js';
 
-export interface BisectInput {
+export interface BisectInput extends KernelFileFlags {
   repo: string;
   bad: string;
   goods: string[];
@@ -58,6 +59,15 @@ export function buildSpec(i: BisectInput, cwd = process.cwd()): JobSpec {
     crashMatch = CrashMatch.CRASH_MATCH_REGEX;
     crashRegex = i.crash;
   }
+  const kernelFlags: [boolean, string][] = [
+    [i.kernelConfig !== undefined, '--kernel-config'], [i.reproducer !== undefined, '--reproducer'], [i.cmdline !== undefined, '--cmdline'],
+    [i.compiler !== undefined, '--compiler'], [(i.sysctls?.length ?? 0) > 0, '--sysctl'],
+  ];
+  const kernelOnly = kernelFlags.find(([given]) => given)?.[1];
+  if (kernelOnly && (i.recipe ?? 'script') !== 'kernel') {
+    throw new InvalidOptionError(kernelOnly, 'is for the kernel recipe', { hint: 'add --recipe kernel, or use --file for a file your own test reads' });
+  }
+  const carried = kernelFiles(i, cwd);
   const spec = JobSpec.fromPartial({
     repo,
     bad: i.bad,
@@ -68,7 +78,9 @@ export function buildSpec(i: BisectInput, cwd = process.cwd()): JobSpec {
       kind: i.recipe ?? 'script',
       build: i.build ? { argv: splitCommand('--build', i.build) } : undefined,
       test: i.test ? { argv: splitCommand('--test', i.test) } : undefined,
-      params: i.params ?? {},
+      // --param wins: it is the explicit form.
+      params: { ...carried.params, ...(i.params ?? {}) },
+      files: carried.files,
     },
     policy: {
       runsPerProbe: i.runs ?? 0,
@@ -90,7 +102,7 @@ export function buildSpec(i: BisectInput, cwd = process.cwd()): JobSpec {
     return compileJobSpec(spec);
   } catch (err) {
     const e = err as InvalidOptionError;
-    const flag = { 'recipe.test': '--test', 'recipe.build': '--build', bad: '--bad', repo: '--repo' }[e.field as string];
+    const flag = { 'recipe.test': '--test', 'recipe.build': '--build', bad: '--bad', repo: '--repo', 'recipe.params.sysctl': '--sysctl' }[e.field as string];
     if (flag) throw new InvalidOptionError(flag, e.message.slice(e.field.length + 2), { cause: err, hint: e.hint });
     throw err;
   }

@@ -30,6 +30,12 @@ export function registerJobs(program: Command): void {
       .option('--mode <mode>', 'cause (find the commit that broke it) or fix (the one that fixed it)', 'cause')
       .option('--recipe <kind>', 'script or kernel', 'script')
       .option('--param <key=value>', 'recipe parameter (repeatable)', collect, [])
+      .option('--kernel-config <file>', 'kernel recipe: the .config to build with (sent with the job)')
+      .option('--reproducer <file>', 'kernel recipe: a C (.c) or syzkaller (.syz) reproducer (sent with the job)')
+      .option('--sysctl <key=value>', 'kernel recipe: a sysctl the guest sets before the reproducer (repeatable)', collect, [])
+      .option('--cmdline <text>', 'kernel recipe: the kernel command line')
+      .option('--compiler <cc>', 'kernel recipe: the compiler for the kernel and the C reproducer (default gcc)')
+      .option('--file <path>', 'a file sent with the job to every agent, in $MULTISECT_JOB_FILES (repeatable)', collect, [])
       .option('--crash <policy>', 'which crashes count: any, same (needs --original-title), or a regular expression', 'any')
       .option('--original-title <title>', 'title of the original crash (repeatable)', collect, [])
       .option('--confidence <p>', 'posterior mass the culprit must hold', '0.99')
@@ -48,7 +54,15 @@ export function registerJobs(program: Command): void {
 Example:
   multisect bisect --repo ~/src/proj --bad HEAD --good v2.0 --build "make -j8" --test "./repro.sh" --runs 3
   The test sees MULTISECT_COMMIT, MULTISECT_JOB, MULTISECT_RUN in its environment; a line "CRASH: <title>" names the crash,
-  a line "INFRA: <reason>" says the host (not the commit) is at fault: the run is no evidence and is tested again elsewhere.`,
+  a line "INFRA: <reason>" says the host (not the commit) is at fault: the run is no evidence and is tested again elsewhere.
+
+A syzbot bug, with the kernel recipe (the files travel with the job: the agents need no copy):
+  multisect bisect --recipe kernel --repo https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git \
+    --bad 6a2f7e1c --good v6.1 --kernel-config ./config.txt --reproducer ./repro.c --compiler gcc-12 \
+    --cmdline "console=ttyS0 panic_on_warn=1 oops=panic panic=-1 nokaslr" --sysctl kernel.panic_on_warn=1 \
+    --crash same --original-title "BUG: unable to handle kernel NULL pointer dereference in foo" --runs 4
+  A .syz reproducer runs with syz-execprog and syz-executor from each agent's PATH (or --param syz_execprog=PATH).
+  Each job file: at most 2 MiB; all together at most 4 MiB.`,
       ),
   ).action(async (o) =>
     runCommand(Boolean(o.json), async () => {
@@ -79,6 +93,12 @@ Example:
         maxSkips: parseIntFlag('--max-skips', o.maxSkips),
         repro: o.repro === undefined ? undefined : parseNumberFlag('--repro', o.repro),
         falseCrash: o.falseCrash === undefined ? undefined : parseNumberFlag('--false-crash', o.falseCrash),
+        kernelConfig: o.kernelConfig,
+        reproducer: o.reproducer,
+        sysctls: o.sysctl,
+        cmdline: o.cmdline,
+        compiler: o.compiler,
+        files: o.file,
       });
       const job = await submitJob(o.coordinator, spec);
       if (!o.wait) {

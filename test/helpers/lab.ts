@@ -3,6 +3,7 @@
  * machine install and download what they need; they skip only when apt cannot download), generate
  * lab histories, check out commits, and a fake ProbeContext for the kernel recipe.
  */
+import { writeJobFiles } from '../../agent/job-files.js';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -125,11 +126,14 @@ export async function fakeContext(o: { commit: string; worktree: string; buildDi
   const phases: string[] = [];
   const logs = new Map<string, string>();
   const scratchDir = await tempDir('scratch');
+  // As the probe runner does: the job's files written into the probe's scratch directory.
+  const jobFiles = (await writeJobFiles(o.recipe.files, scratchDir)).paths;
   return {
     probe: Probe.fromPartial({ id: `p-${o.commit.slice(0, 8)}`, jobId: 'job-lab', commit: o.commit, runs: o.runs, recipe: o.recipe, policy: Policy.fromPartial({}) }),
     worktree: o.worktree,
     buildDir: o.buildDir,
     scratchDir,
+    jobFiles,
     slot: 0,
     cpus: 2,
     vmCapacity: o.vmCapacity,

@@ -7,7 +7,7 @@
  * its parent incrementally in the same build directory. Prints the build and boot times.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { classifyOutput } from '../../agent/classify.js';
@@ -44,6 +44,10 @@ describe('kernel recipe on a real Linux tree', { skip, timeout: 2_400_000 }, () 
     if (!wt) {
       wt = await checkout(h.repo, commit);
       dirs.push(resolve(wt, '..'));
+      // Beside the worktree, as in an agent's slot: ccache then shares its objects with the
+      // farm's slots (agent/kernel/build.ts).
+      buildDir = join(resolve(wt, '..'), 'build');
+      await mkdir(buildDir);
     } else {
       await git(wt, ['checkout', '-q', '--detach', commit]);
     }
@@ -59,8 +63,6 @@ describe('kernel recipe on a real Linux tree', { skip, timeout: 2_400_000 }, () 
     const dir = await tempDir('linux-history');
     dirs.push(dir);
     h = await makeLinuxHistory({ source: setup.source, dir: join(dir, 'repo'), kind: 'null-deref', commits: 30, seed: 4 });
-    buildDir = await tempDir('linux-build');
-    dirs.push(buildDir);
   });
   after(async () => {
     for (const d of dirs) await removeDir(d);

@@ -78,6 +78,7 @@ describe('script recipe: INFRA lines', { timeout: 60_000 }, () => {
       worktree,
       buildDir: join(dir, 'build'),
       scratchDir,
+      jobFiles: {},
       slot: 0,
       cpus: 1,
       vmCapacity: 1,
