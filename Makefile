@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 .PHONY: help deps system-deps gen build lint typecheck test test-unit test-integration test-e2e bench demo demo-script clean
 
 help:
-	@echo "make demo   - install what is missing, bisect a real kernel crash (qemu) on a 4-agent local farm"
+	@echo "make demo   - install what is missing, bisect a real Linux kernel crash (qemu) on a 4-agent local farm (DEMO_TREE=module: the fast lab)"
 	@echo "make demo-script - the same farm bisecting a generated repository with a shell-script test"
 	@echo "make test   - install what is missing, lint, run every test"
 	@echo "make build  - generate proto code and compile to dist/"
@@ -52,10 +52,10 @@ test-e2e: gen
 bench: gen
 	@for b in test/bench/*.ts; do echo "== $$b"; npx tsx $$b || exit 1; done
 
-# The kernel lab first (qemu, busybox, Debian's kernel and headers: installed or downloaded when
-# missing, idempotent), then a real kernel crash bisected by a 4-agent local farm.
+# A real Linux kernel crash bisected by a 4-agent local farm; the demo sets up its lab first
+# (deploy/lab/setup-linux: build tools, qemu, busybox, Debian's linux-source; idempotent).
+# DEMO_TREE=module: the fast lab (an out-of-tree module on Debian's prebuilt kernel).
 demo: gen
-	bash deploy/lab/setup
 	npx tsx deploy/demo/lab-demo.ts
 
 demo-script: gen

@@ -9,6 +9,9 @@ export function jobToJson(job: Job): Record<string, unknown> {
     state: jobStateName(job.state),
     mode: job.spec?.mode === Mode.MODE_FIX ? 'fix' : 'cause',
     repo: job.spec?.repo,
+    recipe: job.spec?.recipe?.kind,
+    // The files the job carries (their content stays with the job).
+    files: job.spec?.recipe?.files.length ? job.spec.recipe.files.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })) : undefined,
     bad: job.badHash,
     goods: job.goodHashes,
     candidatesTotal: job.candidatesTotal,

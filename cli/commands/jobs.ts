@@ -57,9 +57,9 @@ Example:
   a line "INFRA: <reason>" says the host (not the commit) is at fault: the run is no evidence and is tested again elsewhere.
 
 A syzbot bug, with the kernel recipe (the files travel with the job: the agents need no copy):
-  multisect bisect --recipe kernel --repo https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git \
-    --bad 6a2f7e1c --good v6.1 --kernel-config ./config.txt --reproducer ./repro.c --compiler gcc-12 \
-    --cmdline "console=ttyS0 panic_on_warn=1 oops=panic panic=-1 nokaslr" --sysctl kernel.panic_on_warn=1 \
+  multisect bisect --recipe kernel --repo https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git \\
+    --bad 6a2f7e1c --good v6.1 --kernel-config ./config.txt --reproducer ./repro.c --compiler gcc-12 \\
+    --cmdline "console=ttyS0 panic_on_warn=1 oops=panic panic=-1 nokaslr" --sysctl kernel.panic_on_warn=1 \\
     --crash same --original-title "BUG: unable to handle kernel NULL pointer dereference in foo" --runs 4
   A .syz reproducer runs with syz-execprog and syz-executor from each agent's PATH (or --param syz_execprog=PATH).
   Each job file: at most 2 MiB; all together at most 4 MiB.`,

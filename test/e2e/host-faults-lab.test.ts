@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { labRecipe, LAB_DIR } from '../../deploy/lab/job.js';
 import type { HistoryResult } from '../../deploy/lab/history/generate.js';
 import { runCli, startTestFarm, type TestFarm } from '../helpers/farm.js';
-import { ensureLab, labHistory, reapOnExit, reapProcessesUnder, removeDir, type LabSetup } from '../helpers/lab.js';
+import { ensureLab, labHistory, guardLabFarm, removeDir, type LabSetup } from '../helpers/lab.js';
 
 const lab = await ensureLab();
 const skip = 'skip' in lab ? lab.skip : false;
@@ -41,7 +41,7 @@ describe('host faults with real kernels on a 2-agent farm', { skip, timeout: 1_8
   let farm: TestFarm;
   let dir = '';
   let h: HistoryResult;
-  let unhook: (() => void) | undefined;
+  let guard: { stop(): Promise<void> } | undefined;
 
   function labArgs(extra: Record<string, string> = {}): string[] {
     const recipe = labRecipe({ kernel: setup.kernel, cache: setup.cache, memoryMb: 256, bootTimeoutS: 90, noOutputTimeoutS: 30, totalTimeoutS: 150 });
@@ -64,7 +64,7 @@ describe('host faults with real kernels on a 2-agent farm', { skip, timeout: 1_8
     h = await labHistory({ kind: 'null-deref', commits: 40, seed: 8 });
     farm = await startTestFarm({ agents: 1, leaseSeconds: 20, agentArgs: ['--accel-probe-kernel', setup.kernel] });
     farm.startAgent('agent-2', 1, ['--accel', 'kvm', '--qemu', hangs]);
-    unhook = reapOnExit(farm.stateDir);
+    guard = guardLabFarm(farm);
     const deadline = Date.now() + 60_000;
     while ((await cli<AgentJson[]>(['agents'])).filter((a) => a.accel).length < 2) {
       if (Date.now() > deadline) assert.fail('the agents did not connect');
@@ -72,12 +72,7 @@ describe('host faults with real kernels on a 2-agent farm', { skip, timeout: 1_8
     }
   });
   after(async () => {
-    if (farm) {
-      await Promise.all([...farm.agents.values()].map((a) => a.kill('SIGTERM')));
-      reapProcessesUnder(farm.stateDir);
-      await farm.dispose();
-      unhook?.();
-    }
+    await guard?.stop();
     if (h) await removeDir(h.repo.replace(/\/repo$/, ''));
     if (dir) await removeDir(dir);
   });

@@ -3,7 +3,6 @@
  * machine install and download what they need; they skip only when apt cannot download), generate
  * lab histories, check out commits, and a fake ProbeContext for the kernel recipe.
  */
-import { writeJobFiles } from '../../agent/job-files.js';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +15,8 @@ import { Policy, Probe, type Recipe } from '../../shared/proto.js';
 import { makeHistory, type HistoryOptions, type HistoryResult } from '../../deploy/lab/history/generate.js';
 import type { ProbeContext, ProbePhase, RunClassification } from '../../agent/recipes/types.js';
 import { decideAccel, type Accel } from '../../agent/kernel/accel.js';
+import { writeJobFiles } from '../../agent/job-files.js';
+import type { TestFarm } from './farm.js';
 
 const pexec = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -200,4 +201,21 @@ export function reapOnExit(dir: string): () => void {
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * Guard a test farm that runs VMs and builds (children of its agents): they are reaped when this
+ * process exits, however it exits, and `stop()` ends the farm: SIGTERM to the agents first (an
+ * agent stopping kills its VMs and builds itself), then whatever is left under its state directory.
+ */
+export function guardLabFarm(farm: TestFarm): { stop(): Promise<void> } {
+  const unhook = reapOnExit(farm.stateDir);
+  return {
+    async stop() {
+      await Promise.all([...farm.agents.values()].map((a) => a.kill('SIGTERM')));
+      reapProcessesUnder(farm.stateDir);
+      await farm.dispose();
+      unhook();
+    },
+  };
 }
