@@ -20,10 +20,11 @@ out=$(mktemp)
 run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/multisect-test-run.XXXXXX")
 sweep() {
   local left
-  left=$(find "$run_tmp" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+  # tsx-<uid> is tsx's compile cache (the runner's, not a test's).
+  left=$(find "$run_tmp" -mindepth 1 -maxdepth 1 ! -name 'tsx-*' 2>/dev/null | wc -l)
   if [ "$left" -gt 0 ]; then
     echo "test/run.sh: tests left $left temporary entries in $run_tmp (removed); by name:"
-    find "$run_tmp" -mindepth 1 -maxdepth 1 -printf '%f\n' | sed -E 's/[-.][A-Za-z0-9]{6,}$//' | sort | uniq -c | sort -rn | head -40
+    find "$run_tmp" -mindepth 1 -maxdepth 1 ! -name 'tsx-*' -printf '%f\n' | sed -E 's/[-.][A-Za-z0-9]{6,}$//' | sort | uniq -c | sort -rn | head -40
   fi
   rm -rf "$run_tmp" "$out"
 }

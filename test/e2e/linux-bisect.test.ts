@@ -19,7 +19,8 @@ import { makeLinuxHistory, LINUX_BUG_FUNCTION, type LinuxHistoryResult } from '.
 import { parse } from '../../shared/report/index.js';
 import { startTestFarm, type TestFarm } from '../helpers/farm.js';
 import { bisectToEnd, farmCli } from '../helpers/farm-jobs.js';
-import { ensureLinuxLab, guardLabFarm, removeDir, tempDir, type LinuxLabSetup } from '../helpers/lab.js';
+import { ensureLinuxLab, guardLabFarm, removeDir, type LinuxLabSetup } from '../helpers/lab.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 const lab = await ensureLinuxLab();
 const skip = 'skip' in lab ? lab.skip : false;

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,7 @@ import type { ProbeContext, ProbePhase, RunClassification } from '../../agent/re
 import { decideAccel, type Accel } from '../../agent/kernel/accel.js';
 import { writeJobFiles } from '../../agent/job-files.js';
 import type { TestFarm } from './farm.js';
+import { tempDir } from './temp-dirs.js';
 
 const pexec = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -82,9 +83,6 @@ export function labAccel(setup: Pick<LabSetup, 'kernel'>): Promise<Accel> {
   return labAccelOnce;
 }
 
-export async function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `multisect-${prefix}-`));
-}
 
 export async function labHistory(opts: Omit<HistoryOptions, 'dir'>): Promise<HistoryResult> {
   const dir = await tempDir(`lab-${opts.kind}`);

@@ -3,8 +3,8 @@
  * probes run at once (files in a marks directory), and crashes when the planted `BUG` file is
  * in the worktree (or when the `crashIf` shell condition holds).
  */
-import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { tempDir } from './temp-dirs.js';
 import { join } from 'node:path';
 
 export interface TestScript {
@@ -16,7 +16,7 @@ export interface TestScript {
 }
 
 export async function makeTestScript(options: { sleepSeconds?: number; title?: string; crashIf?: string } = {}): Promise<TestScript> {
-  const dir = await mkdtemp(join(tmpdir(), 'multisect-script-'));
+  const dir = await tempDir('script');
   const marks = join(dir, 'marks');
   const script = join(dir, 'test.sh');
   await writeFile(

@@ -13,7 +13,8 @@ import { Recipe, RunOutcome } from '../../shared/proto.js';
 import { KernelRecipe } from '../../agent/recipes/kernel.js';
 import { labRecipe } from '../../deploy/lab/job.js';
 import type { HistoryResult } from '../../deploy/lab/history/generate.js';
-import { checkout, ensureLab, fakeContext, labAccel, labHistory, tempDir, type LabSetup } from '../helpers/lab.js';
+import { checkout, ensureLab, fakeContext, labAccel, labHistory, type LabSetup } from '../helpers/lab.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 const lab = await ensureLab();
 const skip = 'skip' in lab ? lab.skip : false;

@@ -11,7 +11,8 @@ import { CancelledError, InfraError } from '../../shared/errors.js';
 import { runVm, type VmOptions } from '../../agent/kernel/vm.js';
 import { LAB_CMDLINE, LAB_DONE_MARKER } from '../../deploy/lab/job.js';
 import type { BugKind } from '../../deploy/lab/history/bugs.js';
-import { checkout, ensureLab, labAccel, labBuild, labHistory, tempDir, type LabSetup } from '../helpers/lab.js';
+import { checkout, ensureLab, labAccel, labBuild, labHistory, type LabSetup } from '../helpers/lab.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 import { registerChild } from '../helpers/processes.js';
 
 const lab = await ensureLab();

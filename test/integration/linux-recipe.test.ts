@@ -15,7 +15,8 @@ import { KernelRecipe } from '../../agent/recipes/kernel.js';
 import { makeLinuxHistory, type LinuxHistoryResult } from '../../deploy/lab/history/linux.js';
 import { git } from '../../shared/git.js';
 import { Policy, Recipe, RunOutcome } from '../../shared/proto.js';
-import { checkout, ensureLinuxLab, fakeContext, labAccel, removeDir, tempDir, type LinuxLabSetup } from '../helpers/lab.js';
+import { checkout, ensureLinuxLab, fakeContext, labAccel, removeDir, type LinuxLabSetup } from '../helpers/lab.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 const lab = await ensureLinuxLab();
 const skip = 'skip' in lab ? lab.skip : false;
