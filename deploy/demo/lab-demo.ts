@@ -133,8 +133,8 @@ try {
     const lines = consoleLog.split('\n');
     const at = lines.findIndex((l) => /BUG: |WARNING: |general protection fault|list_(add|del) corruption|blocked for more than/.test(l));
     if (at >= 0) {
-      // The oops without the register dump: first lines, RIP, and the top of the call trace.
-      const regs = /\] (R(?!IP)[A-Z0-9]{2}|CR2|FS|CS|DR[0-7]|PKRU|Code):/;
+      // The oops without the register dump (printk times or not): first lines, RIP, and the top of the call trace.
+      const regs = /(^|\] )(R(?!IP)[A-Z0-9]{2}|CR2|FS|CS|DR[0-7]|PKRU|Code):/;
       const trace = lines.findIndex((l, i) => i > at && /Call Trace:/.test(l));
       const head = lines.slice(Math.max(0, at - 1), trace > at ? trace : at + 10).filter((l) => !regs.test(l));
       const calls = trace > at ? lines.slice(trace, trace + 8) : [];
