@@ -10,7 +10,7 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { CancelledError, InfraError } from '../shared/errors.js';
 import { CHANNEL_OPTIONS, channelCredentials } from '../shared/grpc.js';
-import { agentStore, connectNats, storeNamesFor, type AgentStore } from '../shared/nats.js';
+import { agentStore, closeNats, connectNats, storeNamesFor, type AgentStore } from '../shared/nats.js';
 import {
   AgentMessage,
   AgentServiceClient,
@@ -33,8 +33,13 @@ import type { Recipe } from './recipes/types.js';
 import { Workspace } from './workspace.js';
 import { decideAccel, type AccelDecision } from './kernel/accel.js';
 import { sleep } from '../shared/sleep.js';
+import { Backoff } from '../shared/backoff.js';
+import { LeaseClock, LeaseLapsedError } from './lease.js';
 
 export const AGENT_VERSION = '0.1.0';
+
+/** Heartbeat interval when the coordinator announces none (an older one). */
+const DEFAULT_HEARTBEAT_MS = 1000;
 
 export type AgentState = 'created' | 'connecting' | 'connected' | 'draining' | 'closed';
 
@@ -63,6 +68,8 @@ export class Agent {
   /** How `ensureNats` reached NATS, reused by each verdict's connection. */
   private natsConnection: VerdictConnection = { servers: [] };
   private loop: Promise<void> | undefined;
+  /** The lease of the current Work stream (undefined between sessions). */
+  private lease: LeaseClock | undefined;
   private closing: Promise<void> | undefined;
   private readonly stop = new AbortController();
   private readonly logger: Logger;
@@ -132,7 +139,9 @@ export class Agent {
    * Work stream with the one that answers, and start over with the next address when it ends.
    */
   private async connectLoop(): Promise<void> {
-    let backoff = 200;
+    // Reset once a coordinator took the registration: a Work stream that ends later (a
+    // coordinator restart, a lapsed lease) is retried quickly again.
+    const backoff = new Backoff({ baseMs: 200, maxMs: this.options.maxBackoffMs, jitter: 0.5 });
     let index = 0;
     const addresses = this.options.coordinators;
     while (!this.stop.signal.aborted) {
@@ -144,18 +153,18 @@ export class Agent {
         const reg = await this.register(client);
         await this.ensureNats(reg);
         void this.flushOutbox();
-        backoff = 200;
-        await this.session(client, address);
+        backoff.reset();
+        await this.session(client, address, reg);
       } catch (err) {
         index += 1;
         if (!this.stop.signal.aborted) this.logger.warn({ err: (err as Error).message, coordinator: address }, 'not connected to the coordinator; retrying');
       } finally {
         this.stream = undefined;
+        this.lease = undefined;
         client.close();
       }
       if (this.stop.signal.aborted) break;
-      await sleep(backoff + Math.floor(Math.random() * 100), this.stop.signal);
-      backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
+      await backoff.wait(this.stop.signal);
     }
   }
 
@@ -200,19 +209,48 @@ export class Agent {
     }
   }
 
-  /** One Work stream: resolves when it ends. */
-  private session(client: AgentServiceClient, address: string): Promise<void> {
+  /**
+   * One Work stream: resolves when it ends. Heartbeats go out as often as the coordinator asked
+   * at registration (its leases may be shorter than any interval we could pick), and the session
+   * ends with LeaseLapsedError when no LeaseRenewal covered the lease (see LeaseClock).
+   */
+  private session(client: AgentServiceClient, address: string, reg: RegisterResponse): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const stream = client.work();
       this.stream = stream;
       this.state = 'connected';
+      const lease = new LeaseClock(reg.leaseMs, performance.now());
+      this.lease = lease;
       stream.write(AgentMessage.fromPartial({ msg: { $case: 'hello', value: { agentId: this.options.id, runningProbeIds: [...this.running.keys()] } } }));
-      this.logger.info({ coordinator: address, running: this.running.size }, 'connected to the coordinator');
-      const beat = setInterval(() => this.send({ msg: { $case: 'heartbeat', value: { timeMs: Date.now(), freeSlots: this.options.slots - this.running.size } } }), 1000);
+      const heartbeatMs = reg.heartbeatIntervalMs > 0 ? reg.heartbeatIntervalMs : DEFAULT_HEARTBEAT_MS;
+      this.logger.info({ coordinator: address, running: this.running.size, heartbeatMs, leaseMs: reg.leaseMs }, 'connected to the coordinator');
+      const beat = setInterval(() => {
+        const now = performance.now();
+        if (lease.lapsed(now)) {
+          // The coordinator has not renewed the lease: it has stopped hearing us (a half-open
+          // connection, a coordinator that lost its leadership or is stuck) and may already
+          // have given our probes to others. Waiting for TCP to notice can take minutes;
+          // instead start a new session now. Its Hello lists the probes still running here,
+          // and the coordinator keeps those it still expects and cancels the rest: it decides,
+          // since only it knows whether a probe was given away. A probe is not stopped here:
+          // its verdict, once published, is evidence the job can still use.
+          const err = new LeaseLapsedError(lease.leaseMs, [...this.running.keys()]);
+          this.logger.warn({ coordinator: address, leaseMs: lease.leaseMs, running: err.probeIds }, err.message);
+          stream.cancel();
+          end(err);
+          return;
+        }
+        lease.sent(now);
+        this.send({ msg: { $case: 'heartbeat', value: { timeMs: Date.now(), freeSlots: this.options.slots - this.running.size } } });
+      }, heartbeatMs);
+      let ended = false;
       const end = (err?: Error) => {
+        if (ended) return;
+        ended = true;
         clearInterval(beat);
         this.stop.signal.removeEventListener('abort', onStop);
         if (this.stream === stream) this.stream = undefined;
+        if (this.lease === lease) this.lease = undefined;
         if (err && !this.stop.signal.aborted) reject(err);
         else resolve();
       };
@@ -227,10 +265,16 @@ export class Agent {
     });
   }
 
+  /** How long this agent's lease surely lasts (ms; negative once lapsed), while connected. */
+  get leaseRemainingMs(): number | undefined {
+    return this.lease?.remainingMs(performance.now());
+  }
+
   private onMessage(m: CoordinatorMessage): void {
     const msg = m.msg;
     if (!msg) return;
     if (msg.$case === 'assign') this.onAssign(msg.value);
+    else if (msg.$case === 'lease') this.lease?.renewed(msg.value.leaseDeadlineMs);
     else if (msg.$case === 'cancel') {
       const r = this.running.get(msg.value.probeId);
       if (r) {
@@ -299,13 +343,15 @@ export class Agent {
         this.state = 'draining';
         this.logger.info({ running: this.running.size, drainMs: this.options.drainMs }, 'agent draining');
         const all = Promise.all([...this.running.values()].map((r) => r.done));
-        const timer = sleep(this.options.drainMs);
-        await Promise.race([all, timer]);
+        // The drain timer ends with the probes: left pending, it would keep the process alive.
+        const drained = new AbortController();
+        await Promise.race([all, sleep(this.options.drainMs, drained.signal)]);
+        drained.abort();
         for (const r of this.running.values()) r.abort.abort(new CancelledError('agent is shutting down'));
         await all;
         this.stop.abort();
         await this.loop?.catch(() => undefined);
-        await this.nc?.drain().catch(() => this.nc?.close());
+        if (this.nc) await closeNats(this.nc);
         this.state = 'closed';
         this.logger.info('agent closed');
       })();

@@ -10,7 +10,10 @@ import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { writeFileAtomic } from './files.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { retryWithBackoff } from '../shared/backoff.js';
+import { MultisectError } from '../shared/errors.js';
 import { decodeJwt } from '../shared/nats-jwt.js';
+import { isRefused } from '../shared/nats-errors.js';
 import { Verdict } from '../shared/proto.js';
 
 export interface PendingVerdict {
@@ -22,8 +25,16 @@ export interface PendingVerdict {
 /** Publishes one verdict and resolves once JetStream acknowledged it. */
 export type VerdictPublisher = (p: PendingVerdict) => Promise<{ seq: number; duplicate: boolean }>;
 
-/** Errors a retry cannot cure: the credential does not allow this publish. */
-const REFUSED = /Permissions Violation|Authorization Violation|authentication expired/i;
+/** Waits between attempts to publish a verdict (the outbox keeps it meanwhile). */
+const PUBLISH_BACKOFF = { baseMs: 200, maxMs: 3000 };
+
+/** The assignment's verdict credential has expired: NATS would refuse the verdict for good. */
+export class CredentialExpiredError extends MultisectError {
+  readonly code = 'PERMISSION_DENIED' as const;
+  constructor(readonly probeId: string) {
+    super(`the verdict credential of probe ${probeId} has expired`);
+  }
+}
 
 export class Outbox {
   constructor(
@@ -62,30 +73,34 @@ export class Outbox {
    */
   async publish(publisher: VerdictPublisher, p: PendingVerdict, signal: AbortSignal): Promise<boolean> {
     const probeId = p.verdict.probeId;
-    let delay = 200;
-    for (let attempt = 1; !signal.aborted; attempt++) {
-      if (p.jwt && credentialExpired(p.jwt)) {
+    if (signal.aborted) return false;
+    try {
+      await retryWithBackoff(
+        async () => {
+          // Checked before every attempt: a credential may run out while NATS is away.
+          if (p.jwt && credentialExpired(p.jwt)) throw new CredentialExpiredError(probeId);
+          const ack = await publisher(p);
+          this.logger.debug({ probeId, seq: ack.seq, duplicate: ack.duplicate }, 'verdict published');
+        },
+        {
+          ...PUBLISH_BACKOFF,
+          signal,
+          retryable: (err) => !(err instanceof CredentialExpiredError) && !isRefused(err),
+          onRetry: (err, attempt) => this.logger.warn({ probeId, attempt, err: (err as Error).message }, 'verdict not acknowledged yet; retrying'),
+        },
+      );
+    } catch (err) {
+      if (err instanceof CredentialExpiredError) {
         this.logger.warn({ probeId }, 'verdict credential expired: the verdict is dropped (its probe was given to another agent long ago)');
         await this.forget(probeId);
-        return false;
+      } else if (isRefused(err)) {
+        this.logger.error({ probeId, jobId: p.verdict.jobId, err: (err as Error).message }, 'NATS refused the verdict; kept in the outbox');
       }
-      try {
-        const ack = await publisher(p);
-        this.logger.debug({ probeId, seq: ack.seq, duplicate: ack.duplicate }, 'verdict published');
-        await this.forget(probeId);
-        return true;
-      } catch (err) {
-        const message = (err as Error).message;
-        if (REFUSED.test(message)) {
-          this.logger.error({ probeId, jobId: p.verdict.jobId, err: message }, 'NATS refused the verdict; kept in the outbox');
-          return false;
-        }
-        this.logger.warn({ probeId, attempt, err: message }, 'verdict not acknowledged yet; retrying');
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 3000);
+      // Otherwise aborted (the agent is closing): the verdict stays for the next start.
+      return false;
     }
-    return false;
+    await this.forget(probeId);
+    return true;
   }
 
   private async forget(probeId: string): Promise<void> {

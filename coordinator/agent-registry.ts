@@ -1,6 +1,7 @@
 /**
  * The agents the coordinator knows: their capacity, their Work stream, what each slot holds,
- * when they were last heard from. Leases are judged from `lastSeenMs`.
+ * when they were last heard from. Leases are judged from `lastSeenMs`. What a slot holds is
+ * written by dispatch.ts only (registration just sizes the slot list).
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import {
@@ -148,11 +149,6 @@ export class AgentRegistry {
       if (slot >= 0) return { agent, slot };
     }
     return undefined;
-  }
-
-  releaseProbe(probeId: string): void {
-    const found = this.findProbe(probeId);
-    if (found) found.agent.slots[found.slot] = { probe: undefined, status: undefined };
   }
 
   send(agent: AgentEntry, message: CoordinatorMessage): boolean {

@@ -15,20 +15,40 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { bindServer, guardService, Server, SERVER_OPTIONS, serverCredentials, shutdownServer } from '../shared/grpc.js';
 import { MirrorSet } from '../shared/mirror.js';
-import { connectNats, ensureStore, leaderBucketName, storeNamesFor, type Store } from '../shared/nats.js';
+import { CancelledError } from '../shared/errors.js';
+import { closeNats, connectNats, ensureStore, leaderBucketName, storeNamesFor, type Store } from '../shared/nats.js';
 import { AgentServiceService, OperatorServiceService } from '../shared/proto.js';
 import { AgentRegistry } from './agent-registry.js';
 import { AGENT_MESSAGE_LIMITS, agentService, dropSilentAgents } from './agent-service.js';
 import { LeaderLease } from './leader.js';
 import { EventPublisher } from './events.js';
 import { JobStore } from './job-store.js';
-import { JobManager } from './jobs.js';
+import { JobManager, storeRunFacts } from './jobs.js';
+import { gitRepos } from './repo-git.js';
 import { operatorService } from './operator-service.js';
 import { compileCoordinatorOptions, type CoordinatorOptions, type CoordinatorOptionsInput } from './options.js';
 import { VerdictConsumer } from './verdicts.js';
 import { NatsCredentials } from './nats-credentials.js';
 
 export type CoordinatorState = 'running' | 'closing' | 'closed';
+
+/** The longest a closing step that talks to NATS may take (releasing the lease, draining). */
+const CLOSE_STEP_MS = 3000;
+
+/** `p`'s value, or undefined after `ms` (the timer does not keep the process alive). */
+async function withTimeout<T>(p: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  if (!p) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([p.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export class Coordinator {
   private state: CoordinatorState = 'running';
@@ -51,8 +71,8 @@ export class Coordinator {
   ) {
     this.lost = lease.lost.then(async (reason) => {
       // Stop serving agents and consuming verdicts before a standby can take over. Closing
-      // drains NATS, which may be what failed: do not wait for it forever.
-      await Promise.race([this.close(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      // drains NATS, which may be what failed: close() bounds every step that talks to it.
+      await this.close();
       return reason;
     });
   }
@@ -66,9 +86,16 @@ export class Coordinator {
       ? new NatsCredentials(options.natsAccountSeed, storeNamesFor(options.namespace), options.verdictCredentialTtlMs)
       : undefined;
     const natsAuth = credentials ? { credentials: credentials.forCoordinator(options.instanceId) } : {};
-    const nc = await connectNats({ servers: options.natsServers, name: 'multisect-coordinator', logger, ...natsTls, ...natsAuth });
+    const signal = options.signal;
+    const nc = await connectNats({ servers: options.natsServers, name: 'multisect-coordinator', logger, ...natsTls, ...natsAuth, ...(signal ? { signal } : {}) });
     let server: Server | undefined;
     let lease: LeaderLease | undefined;
+    let consumer: VerdictConsumer | undefined;
+    let leaseTimer: NodeJS.Timeout | undefined;
+    // A stop while starting: close the connection, so that a JetStream request waiting on a
+    // NATS that went away fails now instead of after its timeout, and the wait below ends.
+    const onStop = () => void nc.close().catch(() => undefined);
+    signal?.addEventListener('abort', onStop, { once: true });
     try {
       const store: Store = await ensureStore(nc, { names: storeNamesFor(options.namespace), replicas: options.replicas });
       const leaderKv = await nc.jetstream().views.kv(leaderBucketName(options.namespace), { history: 1, replicas: options.replicas });
@@ -78,13 +105,14 @@ export class Coordinator {
         address: options.listen,
         ttlMs: options.leaderTtlMs,
         logger: logger.child({ component: 'leader' }),
+        ...(signal ? { signal } : {}),
       });
       const registry = new AgentRegistry();
       const jobs = new JobManager({
-        store,
         jobStore: new JobStore(store.jobs, logger, abort.signal),
         events: new EventPublisher(store, logger, abort.signal),
-        mirrors: new MirrorSet(join(options.stateDir, 'mirrors'), logger),
+        facts: storeRunFacts(store, logger),
+        repos: gitRepos(new MirrorSet(join(options.stateDir, 'mirrors'), logger)),
         registry,
         leaseMs: options.leaseMs,
         ...(credentials ? { credentials } : {}),
@@ -92,7 +120,7 @@ export class Coordinator {
       });
       // Replay before serving, so no agent gets work planned on half the evidence.
       await jobs.recover();
-      const consumer = new VerdictConsumer(store, options.consumerName, logger);
+      consumer = new VerdictConsumer(store, options.consumerName, logger);
       await consumer.start((v) => jobs.onVerdict(v));
 
       server = new Server(SERVER_OPTIONS);
@@ -119,7 +147,7 @@ export class Coordinator {
       const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
       const address = `${host}:${port}`;
       let lastTick = Date.now();
-      const leaseTimer = setInterval(() => {
+      leaseTimer = setInterval(() => {
         const now = Date.now();
         dropSilentAgents(registry, now, options.leaseMs, logger);
         jobs.checkLeases(now);
@@ -127,13 +155,20 @@ export class Coordinator {
         if (registry.availableAgain(lastTick, now)) jobs.schedule();
         lastTick = now;
       }, Math.min(1000, Math.floor(options.leaseMs / 4)));
+      signal?.removeEventListener('abort', onStop);
+      if (signal?.aborted) throw new CancelledError('stopped while starting');
       logger.info({ address, nats: options.natsServers, namespace: options.namespace, tls: requireIdentity, natsJwt: Boolean(credentials), instance: options.instanceId, term: lease.record.term }, 'coordinator serving');
       return new Coordinator(options, address, jobs, registry, nc, server, consumer, leaseTimer, abort, logger, lease);
     } catch (err) {
+      signal?.removeEventListener('abort', onStop);
+      clearInterval(leaseTimer);
       abort.abort();
       if (server) server.forceShutdown();
-      await lease?.release();
+      await consumer?.stop();
+      // Bounded: NATS may be what failed, and the lease then cannot be given back anyway.
+      await withTimeout(lease?.release(), CLOSE_STEP_MS);
       await nc.close().catch(() => undefined);
+      if (signal?.aborted && !(err instanceof CancelledError)) throw new CancelledError('stopped while starting', { cause: err });
       throw err;
     }
   }
@@ -151,8 +186,12 @@ export class Coordinator {
         this.abort.abort();
         await shutdownServer(this.server, 1000);
         await this.consumer.stop();
-        await this.lease.release();
-        await this.nc.drain().catch(() => this.nc.close());
+        // Final records and range loads under way finish before NATS is drained.
+        await Promise.race([this.jobs.close(), new Promise((r) => setTimeout(r, 5000).unref())]);
+        // With NATS gone, the lease delete and the drain could wait for ever, and a connection
+        // left reconnecting keeps the process alive: both are bounded (closeNats).
+        await withTimeout(this.lease.release(), CLOSE_STEP_MS);
+        await closeNats(this.nc, CLOSE_STEP_MS);
         this.state = 'closed';
         this.logger.info('coordinator closed');
       })();

@@ -50,13 +50,3 @@ async function onlyComments(mirror: string, parent: string, hash: string): Promi
   const changed = d.stdout.split('\n').filter((l) => (l.startsWith('+') || l.startsWith('-')) && !l.startsWith('+++') && !l.startsWith('---'));
   return changed.length > 0 && changed.every((l) => COMMENT_LINE.test(l.slice(1)));
 }
-
-/** Flags that come from the bisection itself rather than from the commit. */
-export function bisectionFlags(f: { confidence: number; target: number; originalTitle?: string; culpritTitle?: string }): string[] {
-  const flags: string[] = [];
-  if (f.confidence < f.target) flags.push(`confidence ${f.confidence.toFixed(3)} is below the target ${f.target}`);
-  if (f.originalTitle && f.culpritTitle && f.culpritTitle !== f.originalTitle) {
-    flags.push(`the crash at the culprit ("${f.culpritTitle}") differs from the original ("${f.originalTitle}")`);
-  }
-  return flags;
-}

@@ -7,7 +7,7 @@
  */
 import { InvalidJobError } from '../shared/errors.js';
 import { gitLines, isAncestor, mergeBases, resolveCommit } from '../shared/git.js';
-import type { CandidateDag } from './engine/types.js';
+import type { CandidateRange } from './repo.js';
 
 export interface LoadDagOptions {
   /** Follow only first parents (`git bisect --first-parent`): merges stand for their branch. */
@@ -15,7 +15,8 @@ export interface LoadDagOptions {
   signal?: AbortSignal;
 }
 
-export async function loadCandidateDag(repoDir: string, bad: string, goods: string[], opts: LoadDagOptions = {}): Promise<CandidateDag> {
+/** Subjects and full parent lists come along (CandidateRange): nothing reads the history twice. */
+export async function loadCandidateDag(repoDir: string, bad: string, goods: string[], opts: LoadDagOptions = {}): Promise<CandidateRange> {
   if (goods.length === 0) throw new InvalidJobError('good', 'at least one good commit is needed', { hint: 'give the last commit known not to crash (in fix mode: known to crash)' });
   const badHash = await resolveCommit(repoDir, bad, 'bad');
   const goodHashes: string[] = [];
@@ -76,5 +77,5 @@ export async function loadCandidateDag(repoDir: string, bad: string, goods: stri
   });
   const badId = id.get(badHash);
   if (badId === undefined) throw new InvalidJobError('bad', `bad ${JSON.stringify(bad)} is reachable from a good commit`);
-  return { hashes, parents, parentCount: rawParents.map((ps) => ps.length), subjects, bad: badId, goods: goodHashes };
+  return { hashes, parents, parentCount: rawParents.map((ps) => ps.length), subjects, parentHashes: rawParents, bad: badId, goods: goodHashes };
 }

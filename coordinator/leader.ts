@@ -21,6 +21,8 @@
  */
 import type { KV, KvEntry } from 'nats';
 import type { Logger } from 'pino';
+import { CancelledError } from '../shared/errors.js';
+import { isRevisionConflict } from '../shared/nats-errors.js';
 import { sleep } from '../shared/sleep.js';
 
 export interface LeaderLeaseOptions {
@@ -59,10 +61,6 @@ function parse(e: KvEntry | null): LeaderRecord | undefined {
   }
 }
 
-function isRevisionConflict(err: unknown): boolean {
-  return /wrong last sequence|key exists/i.test((err as Error)?.message ?? '');
-}
-
 export class LeaderLease {
   private revision: number;
   private lastRenewSentMs: number;
@@ -86,7 +84,7 @@ export class LeaderLease {
     this.timer = setInterval(() => void this.tick(), Math.min(renewEvery, 1000));
   }
 
-  /** Wait until this coordinator holds the lease. Rejects when `signal` aborts. */
+  /** Wait until this coordinator holds the lease. Rejects with CancelledError when `signal` aborts. */
   static async acquire(o: LeaderLeaseOptions): Promise<LeaderLease> {
     const logger = o.logger;
     const pollMs = Math.max(100, Math.min(1000, Math.floor(o.ttlMs / 5)));
@@ -121,9 +119,11 @@ export class LeaderLease {
         if (!isRevisionConflict(err)) logger.warn({ err: (err as Error).message }, 'leader election: NATS error; retrying');
         observed = undefined;
       }
+      // A fixed poll, not a back-off: a standby must notice a silent leader within its ttl
+      // however long it has waited already.
       await sleep(pollMs, o.signal);
     }
-    throw new Error('leader election aborted');
+    throw new CancelledError('stopped while standing by for the leader lease');
   }
 
   private async tick(): Promise<void> {

@@ -56,6 +56,11 @@ export interface CoordinatorOptions {
   natsAccountSeed: string | undefined;
   /** How long an assignment's verdict credential is valid. Default 7 days. */
   verdictCredentialTtlMs: number;
+  /**
+   * Stop starting: `Coordinator.create` then gives up whatever it waits for (NATS, the leader
+   * lease as a standby), closes what it opened and rejects with CancelledError. Default none.
+   */
+  signal: AbortSignal | undefined;
   logger: Logger;
 }
 
@@ -94,6 +99,7 @@ export function compileCoordinatorOptions(input: CoordinatorOptionsInput): Coord
     replicas: positiveInt('replicas', input.replicas ?? 1, { max: 5 }),
     natsAccountSeed: input.natsAccountSeed?.trim() || undefined,
     verdictCredentialTtlMs: positiveInt('verdictCredentialTtlMs', input.verdictCredentialTtlMs ?? 7 * 24 * 3600_000, { min: 60_000 }),
+    signal: input.signal,
     logger: input.logger,
   };
 }

@@ -5,24 +5,12 @@
  */
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
-import { RunOutcome, Verdict } from '../shared/proto.js';
+import { Verdict } from '../shared/proto.js';
 import { jobVerdictsSubject, type Store } from '../shared/nats.js';
-import type { EngineVerdict } from './engine/index.js';
+import { Backoff } from '../shared/backoff.js';
+import { isConsumerNotFound } from '../shared/nats-errors.js';
 
-/**
- * A verdict as evidence: the runs that completed (ok or crash) and the crashes that match the
- * job's crash policy. A failed build, or no completed run, is a skip.
- */
-export function toEngineVerdict(v: Verdict): EngineVerdict {
-  if (v.build && !v.build.ok) return { probeId: v.probeId, commit: v.commit, skipped: true, reason: v.build.error || 'build failed' };
-  const completed = v.runs.filter((r) => r.outcome === RunOutcome.RUN_OUTCOME_OK || r.outcome === RunOutcome.RUN_OUTCOME_CRASH);
-  if (completed.length === 0) {
-    const reason = v.runs.find((r) => r.title)?.title ?? 'no run completed';
-    return { probeId: v.probeId, commit: v.commit, skipped: true, reason };
-  }
-  const crashes = completed.filter((r) => r.outcome === RunOutcome.RUN_OUTCOME_CRASH && r.matches).length;
-  return { probeId: v.probeId, commit: v.commit, runs: completed.length, crashes };
-}
+/** A verdict as evidence (pure; the job's reducer uses it too). */
 
 /**
  * Is the verdict on its own subject? A verdict counts only for the job and probe its subject
@@ -59,6 +47,9 @@ export async function readJobVerdicts(store: Store, jobId: string, logger?: Logg
   return out;
 }
 
+/** Waits before consuming again after the consumer broke (NATS restarting, a leader election). */
+const RESUME_BACKOFF = { baseMs: 250, maxMs: 5000, jitter: 0.2 };
+
 /**
  * The coordinator's durable consumer of all verdicts. `handler` must persist what the verdict
  * changed before it resolves; only then is the message acknowledged. A message that makes the
@@ -68,6 +59,8 @@ export class VerdictConsumer {
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopped = false;
+  /** Ends a wait between attempts at once when the consumer is stopped. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly store: Store,
@@ -87,19 +80,26 @@ export class VerdictConsumer {
     };
     try {
       await jsm.consumers.info(names.verdictStream, this.durableName);
-    } catch {
+    } catch (err) {
+      // Only a missing consumer is created; any other error (NATS away, no permission) is
+      // reported as it is rather than hidden behind a failing add.
+      if (!isConsumerNotFound(err)) throw err;
       await jsm.consumers.add(names.verdictStream, config);
     }
     const consumer = await js.consumers.get(names.verdictStream, this.durableName);
+    const backoff = new Backoff(RESUME_BACKOFF);
     this.loop = (async () => {
       while (!this.stopped) {
         try {
           this.messages = await consumer.consume({ max_messages: 100 });
-          for await (const m of this.messages) await this.handle(m, handler);
+          for await (const m of this.messages) {
+            backoff.reset();
+            await this.handle(m, handler);
+          }
         } catch (err) {
           if (this.stopped) return;
-          this.logger.warn({ err: (err as Error).message }, 'verdict consumer interrupted; resuming');
-          await new Promise((r) => setTimeout(r, 500));
+          this.logger.warn({ err: (err as Error).message, retryInMs: backoff.nextDelayMs }, 'verdict consumer interrupted; resuming');
+          await backoff.wait(this.stopping.signal);
         }
       }
     })();
@@ -130,6 +130,7 @@ export class VerdictConsumer {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.messages?.stop();
     await this.loop?.catch(() => undefined);
   }

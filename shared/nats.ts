@@ -20,7 +20,9 @@ import {
   type ObjectStore,
 } from 'nats';
 import type { Logger } from 'pino';
-import { NatsUnavailableError } from './errors.js';
+import { retryWithBackoff } from './backoff.js';
+import { CancelledError, NatsUnavailableError } from './errors.js';
+import { isRefused, isStreamNotFound, natsErrorKind } from './nats-errors.js';
 import { putLogObject } from './log-objects.js';
 import type { TlsFiles } from './tls.js';
 
@@ -31,7 +33,7 @@ export interface NatsConnectOptions {
   name: string;
   /** Attempts before giving up on the first connection. Default 5. */
   attempts?: number;
-  /** Delay between the first attempts in ms (doubles, capped at 2 s). Default 200. */
+  /** Delay after the first failed attempt in ms (doubles, capped at 2 s). Default 200. */
   retryDelayMs?: number;
   /** Reconnect forever once connected (true) — what long-running processes want. Default true. */
   reconnectForever?: boolean;
@@ -54,41 +56,73 @@ export interface NatsConnectOptions {
   /** User and password, for servers that use them instead of certificate mapping. Default none. */
   user?: string;
   pass?: string;
+  /** Stop retrying the first connection: `connectNats` then rejects with CancelledError. Default none. */
+  signal?: AbortSignal;
   logger?: Logger;
 }
 
 export async function connectNats(options: NatsConnectOptions): Promise<NatsConnection> {
   const attempts = options.attempts ?? 5;
-  let delay = options.retryDelayMs ?? 200;
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    try {
-      const nc = await connect({
-        servers: options.servers,
-        name: options.name,
-        maxReconnectAttempts: options.reconnectForever === false ? 10 : -1,
-        reconnectTimeWait: 500,
-        timeout: 2000,
-        waitOnFirstConnect: false,
-        ...(options.tls ? { tls: { caFile: options.tls.ca, certFile: options.tls.cert, keyFile: options.tls.key } } : {}),
-        ...(options.user ? { user: options.user, pass: options.pass ?? '' } : {}),
-        ...(options.credentials ? { authenticator: jwtAuthenticator(options.credentials.jwt, options.credentials.seed) } : {}),
-        ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
-      });
-      if (options.logger) watchStatus(nc, options.logger);
-      return nc;
-    } catch (err) {
-      lastError = err;
-      options.logger?.debug({ attempt, servers: options.servers, err }, 'nats connect failed');
-      if (attempt < attempts) await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 2000);
-    }
-  }
   const url = options.servers.join(',');
-  throw new NatsUnavailableError(url, `cannot connect to NATS at ${url} after ${attempts} attempts: ${(lastError as Error)?.message ?? lastError}`, {
-    cause: lastError,
-    hint: 'start nats-server with JetStream (`nats-server -js`), or let `multisect up` start one; check --nats / MULTISECT_NATS',
-  });
+  const signal = options.signal;
+  let nc: NatsConnection;
+  try {
+    nc = await retryWithBackoff(
+      () =>
+        connect({
+          servers: options.servers,
+          name: options.name,
+          maxReconnectAttempts: options.reconnectForever === false ? 10 : -1,
+          reconnectTimeWait: 500,
+          timeout: 2000,
+          waitOnFirstConnect: false,
+          ...(options.tls ? { tls: { caFile: options.tls.ca, certFile: options.tls.cert, keyFile: options.tls.key } } : {}),
+          ...(options.user ? { user: options.user, pass: options.pass ?? '' } : {}),
+          ...(options.credentials ? { authenticator: jwtAuthenticator(options.credentials.jwt, options.credentials.seed) } : {}),
+          ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
+        }),
+      {
+        attempts,
+        baseMs: options.retryDelayMs ?? 200,
+        maxMs: 2000,
+        ...(signal ? { signal } : {}),
+        onRetry: (err, attempt) => options.logger?.debug({ attempt, servers: options.servers, err }, 'nats connect failed'),
+      },
+    );
+  } catch (err) {
+    if (signal?.aborted) throw new CancelledError(`stopped while connecting to NATS at ${url}`, { cause: err });
+    throw new NatsUnavailableError(url, `cannot connect to NATS at ${url} after ${attempts} attempts: ${(err as Error)?.message ?? err}`, {
+      cause: err,
+      hint: 'start nats-server with JetStream (`nats-server -js`), or let `multisect up` start one; check --nats / MULTISECT_NATS',
+    });
+  }
+  // One attempt cannot be interrupted (at most `timeout`): a connection made after the abort is closed again.
+  if (signal?.aborted) {
+    await nc.close().catch(() => undefined);
+    throw new CancelledError(`stopped while connecting to NATS at ${url}`);
+  }
+  if (options.logger) watchStatus(nc, options.logger);
+  return nc;
+}
+
+/**
+ * Drain a connection (what was published goes out first) and close it, in at most `timeoutMs`.
+ * A drain can wait for ever on a server that is gone, and nats.js 2.29 resolves a drain started
+ * while disconnected without closing the connection, which then reconnects for ever and keeps
+ * the process alive: it is closed hard when it is not closed after the drain.
+ */
+export async function closeNats(nc: NatsConnection, timeoutMs = 3000): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    nc.drain().catch(() => undefined),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, timeoutMs);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
 }
 
 function watchStatus(nc: NatsConnection, logger: Logger): void {
@@ -267,12 +301,16 @@ async function ensureStream(jsm: JetStreamManager, config: StreamConfigIn & { na
     // Existing streams are left as they are: an operator may have tuned them (replicas,
     // limits), and agents must not need the right to change them.
     await jsm.streams.info(config.name);
+    return;
   } catch (err) {
-    if ((err as { code?: string }).code === '404' || /not found/i.test((err as Error).message)) {
-      await jsm.streams.add(config);
-      return;
-    }
-    throw err;
+    if (!isStreamNotFound(err)) throw err;
+  }
+  try {
+    await jsm.streams.add(config);
+  } catch (err) {
+    // Another coordinator created it between our lookup and our add, with settings of its own
+    // (an operator's, or an older version's): leave it as it is, as above.
+    if (natsErrorKind(err) !== 'stream-name-in-use') throw err;
   }
 }
 
@@ -282,23 +320,25 @@ export function storeNamesFor(namespace: string): StoreNames {
 }
 
 /**
- * Retry a JetStream operation until it succeeds or `signal` aborts: state writes must not be
- * lost while a nats-server restarts or a cluster elects a new leader.
+ * Retry a JetStream operation until it succeeds, `signal` aborts or `attempts` are spent: state
+ * writes must not be lost while a nats-server restarts or a cluster elects a new leader. An error
+ * NATS refuses for good (permissions, an expired credential) is thrown at once.
  */
 export async function withRetry<T>(
   what: string,
   fn: () => Promise<T>,
   options: { logger?: Logger; signal?: AbortSignal; maxDelayMs?: number; attempts?: number } = {},
 ): Promise<T> {
-  let delay = 100;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (options.signal?.aborted || (options.attempts !== undefined && attempt >= options.attempts)) throw err;
-      options.logger?.warn({ what, attempt, err: (err as Error).message }, 'retrying after a NATS error');
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, options.maxDelayMs ?? 2000);
-    }
-  }
+  // The first attempt runs even when `signal` has aborted: a last state write at shutdown is
+  // still worth one try.
+  return retryWithBackoff(fn, {
+    baseMs: 100,
+    maxMs: options.maxDelayMs ?? 2000,
+    ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
+    ...(options.signal && !options.signal.aborted ? { signal: options.signal } : {}),
+    ...(options.signal?.aborted ? { attempts: 1 } : {}),
+    // A refused credential or operation is refused again: no point waiting for it.
+    retryable: (err) => !isRefused(err),
+    onRetry: (err, attempt) => options.logger?.warn({ what, attempt, err: (err as Error).message }, 'retrying after a NATS error'),
+  });
 }

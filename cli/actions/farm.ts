@@ -36,6 +36,8 @@ export interface CoordinatorActionOptions {
   leaderTtlMs?: number;
   /** NATS JWT authentication: file holding the account seed (account.seed of `nats-auth init`). */
   natsAccountSeedFile?: string;
+  /** Stop starting (a signal while connecting or standing by): rejects with CancelledError. Default none. */
+  signal?: AbortSignal;
   logger: Logger;
 }
 
@@ -53,6 +55,7 @@ export async function startCoordinator(o: CoordinatorActionOptions): Promise<Coo
     replicas: o.replicas,
     instanceId: o.instanceId,
     leaderTtlMs: o.leaderTtlMs,
+    signal: o.signal,
     logger: o.logger,
   });
 }

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { Backoff } from '../../shared/backoff.js';
 import { InvalidOptionError } from '../../shared/errors.js';
 import { compileJobSpec } from '../../shared/job-spec.js';
 import { FINAL_STATES } from '../../shared/job-log.js';
@@ -125,11 +126,15 @@ export async function followJob(coordinator: string, jobId: string, onEvent: (ev
   let liveOnly = options.liveOnly ?? false;
   let lastContact = Date.now();
   const giveUpMs = options.giveUpMs ?? 120_000;
+  // Between reconnections: quick after a break (a coordinator restart takes a second or two),
+  // slower while the coordinator stays away; reset once it is heard from again.
+  const reconnect = new Backoff(FOLLOW_BACKOFF);
   for (;;) {
     let client: OperatorClient | undefined;
     try {
       client = await OperatorClient.connect(coordinator, 2000);
       lastContact = Date.now();
+      reconnect.reset();
       for await (const ev of client.watch(jobId, liveOnly)) {
         lastContact = Date.now();
         onEvent(ev);
@@ -155,9 +160,12 @@ export async function followJob(coordinator: string, jobId: string, onEvent: (ev
     } catch {
       /* not back yet */
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await reconnect.wait();
   }
 }
+
+/** Waits between reconnections of `followJob`. */
+const FOLLOW_BACKOFF = { baseMs: 500, maxMs: 2000 };
 
 export async function withClient<T>(coordinator: string, fn: (c: OperatorClient) => Promise<T>): Promise<T> {
   const client = await OperatorClient.connect(coordinator);

@@ -7,7 +7,8 @@ import { agentIdFor, defaultStateDir, startAgent, startCoordinator, startLocalFa
 import { securityFrom, withTlsOptions, type TlsFlags } from '../client.js';
 import { env } from '../env.js';
 import { collect, runCommand } from '../run.js';
-import { sleep } from '../../shared/sleep.js';
+import { Backoff } from '../../shared/backoff.js';
+import type { Coordinator } from '../../coordinator/coordinator.js';
 import { parentGone } from '../local-processes.js';
 
 /**
@@ -19,20 +20,38 @@ function upGone(): Promise<string> | undefined {
   return parentGone(pid)?.then(() => `multisect up (pid ${pid}) is gone`);
 }
 
-/** Resolves at the first SIGINT/SIGTERM (or when the `up` that started us is gone); a second signal exits at once. */
-function firstSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    let seen = false;
-    const onSignal = (sig: string) => {
-      if (seen) process.exit(130);
-      seen = true;
-      process.stderr.write(`\n${sig}: stopping...\n`);
-      resolve(sig);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    void upGone()?.then(onSignal);
-  });
+/**
+ * How long a process may take to stop after the first signal before it exits anyway. Every wait
+ * of a stopping coordinator is bounded well below this (coordinator.ts); this is the last line,
+ * so that a handle someone forgot to close never makes an operator (or systemd, which would wait
+ * out its stop timeout) send a second signal.
+ */
+const STOP_GRACE_MS = 15_000;
+
+/**
+ * An AbortSignal that aborts at the first SIGINT/SIGTERM (or when the `up` that started us is
+ * gone); a second signal exits at once.
+ */
+function firstSignal(): AbortSignal {
+  const stop = new AbortController();
+  const onSignal = (sig: string) => {
+    if (stop.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${sig}: stopping...\n`);
+    setTimeout(() => {
+      process.stderr.write(`multisect: still running ${STOP_GRACE_MS / 1000} s after ${sig}; exiting\n`);
+      process.exit(1);
+    }, STOP_GRACE_MS).unref();
+    stop.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  void upGone()?.then(onSignal);
+  return stop.signal;
+}
+
+/** Resolves when `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 }
 
 /** Run until SIGINT/SIGTERM (or until the `up` that started us is gone), then call `close` once; a second signal exits at once. */
@@ -77,13 +96,17 @@ export function registerFarm(program: Command): void {
         const security = securityFrom('the coordinator', o as TlsFlags);
         const nats = o.nats.length ? o.nats : [env.nats() ?? 'nats://127.0.0.1:4222'];
         const logger = createLogger({ level: o.logLevel, base: { role: 'coordinator' } });
-        const signalled = firstSignal();
+        const stop = firstSignal();
+        // Between attempts to stand by again after a lost lease (NATS may be down for a while).
+        const restart = new Backoff({ baseMs: 1000, maxMs: 10_000, jitter: 0.2 });
         // Leadership can be lost (a NATS outage longer than the lease, a partition): the process
         // then stands by again in place and takes the lease back when it can, instead of
-        // relying on a supervisor to restart it.
+        // relying on a supervisor to restart it. The signal reaches every wait: connecting to
+        // NATS, standing by, serving.
         for (let attempt = 0; ; attempt++) {
-          const starting = Promise.race([
-            startCoordinator({
+          let coordinator: Coordinator;
+          try {
+            coordinator = await startCoordinator({
               listen: o.listen,
               nats,
               advertiseNats: o.advertiseNats,
@@ -94,30 +117,29 @@ export function registerFarm(program: Command): void {
               instanceId: o.instanceId,
               leaderTtlMs: parseNumberFlag('--leader-ttl', o.leaderTtl) * 1000,
               natsAccountSeedFile: o.natsAccountSeed,
+              signal: stop,
               security,
               logger,
-            }),
-            signalled.then(() => undefined),
-          ]);
-          let coordinator: Awaited<typeof starting>;
-          try {
-            coordinator = await starting;
+            });
           } catch (err) {
+            if (stop.aborted) return; // stopped while connecting or standing by
             // The first start reports its error; after a lost lease, NATS may still be
             // recovering (a cluster electing stream leaders answers 503): try again.
             if (attempt === 0) throw err;
-            logger.warn({ err: (err as Error).message }, 'could not stand by again yet; retrying');
-            await Promise.race([sleep(2000), signalled]);
+            logger.warn({ err: (err as Error).message, retryInMs: restart.nextDelayMs }, 'could not stand by again yet; retrying');
+            await restart.wait(stop);
+            if (stop.aborted) return;
             continue;
           }
-          if (!coordinator) return; // stopped while standing by
+          restart.reset();
           process.stderr.write(`coordinator serving on ${coordinator.address}\n`);
-          const lost = await Promise.race([signalled.then(() => undefined), coordinator.lost]);
+          const lost = await Promise.race([aborted(stop).then(() => undefined), coordinator.lost]);
           if (lost === undefined) {
             await coordinator.close();
             return;
           }
           process.stderr.write(`leadership lost (${lost}); standing by to take it back\n`);
+          if (stop.aborted) return;
           attempt = 0;
         }
       }),

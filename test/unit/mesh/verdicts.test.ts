@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crashTitle } from '../../../agent/recipes/script.js';
 import { pickJob } from '../../../coordinator/scheduler.js';
-import { toEngineVerdict } from '../../../coordinator/verdicts.js';
+import { toEngineVerdict } from '../../../coordinator/job-run/evidence.js';
 import { renderJobLog } from '../../../shared/job-log.js';
 import { Job, JobState, RunOutcome, Verdict } from '../../../shared/proto.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mailReport } from '../../../cli/mail.js';
 import { LiveView } from '../../../cli/watch-view.js';
-import { bisectionFlags } from '../../../coordinator/culprit-facts.js';
+import { bisectionFlags } from '../../../coordinator/job-run/endings.js';
 import { estimate, renderJobLog, waves } from '../../../shared/job-log.js';
 import { Job, JobEvent, JobState, RunOutcome, Verdict } from '../../../shared/proto.js';
 

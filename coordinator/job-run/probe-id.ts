@@ -1,0 +1,24 @@
+/**
+ * Probe ids carry the phase they were issued in (`<job>-r-…` release walk, `-b-…` bisection,
+ * `-v<round>-…` verification), so a replay after a restart puts every verdict back in its phase.
+ * The random part (64 bits from the executor) makes an id unguessable: it also names the logs
+ * and the verdict subject. shared/job-log.ts reads the same format.
+ */
+export type ProbePurpose = { kind: 'release' } | { kind: 'bisect' } | { kind: 'verify'; round: number };
+
+export function probeId(jobId: string, purpose: ProbePurpose, nonce: string): string {
+  const tag = purpose.kind === 'release' ? 'r' : purpose.kind === 'bisect' ? 'b' : `v${purpose.round}`;
+  return `${jobId}-${tag}-${nonce}`;
+}
+
+export function purposeOf(id: string): ProbePurpose {
+  const m = /-(r|b|v(\d+))-[0-9a-z]+$/.exec(id);
+  if (m?.[1] === 'r') return { kind: 'release' };
+  if (m?.[2] !== undefined) return { kind: 'verify', round: Number(m[2]) };
+  return { kind: 'bisect' };
+}
+
+export function isVerificationOfRound(id: string, round: number): boolean {
+  const p = purposeOf(id);
+  return p.kind === 'verify' && p.round === round;
+}

@@ -1,0 +1,73 @@
+/**
+ * The Repo port over the coordinator's bare git mirror of a job's repository. Every git read a
+ * job needs is here: refs, the candidate range (one streamed rev-list, dag-loader.ts), release
+ * tags, the culprit's facts.
+ */
+import { git, resolveCommit } from '../shared/git.js';
+import { InvalidJobError } from '../shared/errors.js';
+import type { MirrorSet } from '../shared/mirror.js';
+import { CommitInfo, type Verdict } from '../shared/proto.js';
+import { culpritFacts } from './culprit-facts.js';
+import { loadCandidateDag } from './dag-loader.js';
+import { WALK_TAG, type ReleaseTag } from './job-run/release-walk.js';
+import type { CandidateRange, CommitFacts, LoadRangeOptions, Repo, RepoSource } from './repo.js';
+
+export class GitRepo implements Repo {
+  constructor(readonly mirror: string) {}
+
+  resolve(ref: string, field: string): Promise<string> {
+    return resolveCommit(this.mirror, ref, field);
+  }
+
+  loadRange(bad: string, goods: readonly string[], opts: LoadRangeOptions): Promise<CandidateRange> {
+    return loadCandidateDag(this.mirror, bad, [...goods], { firstParent: opts.firstParent });
+  }
+
+  async releaseTags(bad: string, oldest: string): Promise<ReleaseTag[]> {
+    const r = await git(this.mirror, ['tag', '--merged', bad, '--sort=-v:refname', '--format=%(refname:strip=2) %(objectname) %(*objectname)']);
+    const out: ReleaseTag[] = [];
+    let sawOldest = oldest === '';
+    for (const line of r.stdout.split('\n')) {
+      const [tag, obj, peeled] = line.split(' ');
+      if (!tag || !obj || !WALK_TAG.test(tag)) continue;
+      const commit = peeled || obj;
+      if (commit === bad) continue;
+      out.push({ tag, commit });
+      if (tag === oldest) {
+        sawOldest = true;
+        break;
+      }
+    }
+    if (!sawOldest) throw new InvalidJobError('policy.oldest_release', `${JSON.stringify(oldest)} is not a release tag (vX.Y) older than bad`);
+    return out;
+  }
+
+  async culpritFacts(commit: string, verdicts: readonly Verdict[]): Promise<CommitFacts> {
+    const info = await this.commitInfo(commit);
+    const facts = await culpritFacts(this.mirror, info, verdicts);
+    return { info, parents: facts.parents, recipients: facts.recipients, flags: facts.flags };
+  }
+
+  private async commitInfo(hash: string): Promise<CommitInfo> {
+    const r = await git(this.mirror, ['log', '-1', '--format=%H%x00%s%x00%an%x00%ae%x00%at%x00%P', hash, '--']);
+    const [h, subject, author, email, at, parents] = r.stdout.replace(/\n$/, '').split('\0');
+    return CommitInfo.fromPartial({
+      hash: h ?? hash,
+      subject: subject ?? '',
+      author: author ?? '',
+      authorEmail: email ?? '',
+      dateMs: Number(at ?? 0) * 1000,
+      merge: (parents ?? '').trim().split(/\s+/).length > 1,
+    });
+  }
+}
+
+/** Repos from the coordinator's mirrors: each open fetches what the job needs first. */
+export function gitRepos(mirrors: MirrorSet): RepoSource {
+  return {
+    async open(repoUrl, opts) {
+      const mirror = await mirrors.ensure(repoUrl, { refresh: opts.refresh, wanted: opts.wanted.filter(Boolean) });
+      return new GitRepo(mirror);
+    },
+  };
+}
