@@ -14,7 +14,8 @@ export function crashPolicyOf(policy: Policy | undefined): CrashPolicy {
     case CrashMatch.CRASH_MATCH_REGEX:
       return { kind: 'regex', pattern: new RegExp(policy?.crashRegex ?? '') };
     default:
-      return { kind: 'any' };
+      // The original titles tell whether a transient kind (lost connection...) is the bug itself.
+      return { kind: 'any', originalTitles: policy?.originalTitles ?? [] };
   }
 }
 

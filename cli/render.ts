@@ -37,6 +37,11 @@ export function jobToJson(job: Job): Record<string, unknown> {
     buildMs: r?.buildMs,
     testMs: r?.testMs,
     flags: r?.flags,
+    // Why an end of the range could not be tested, when that ended the job.
+    untestable: r?.untestable ? { commit: r.untestable.commit, role: r.untestable.role, reason: r.untestable.reason, tag: r.untestable.tag || undefined, probes: r.untestable.probeIds } : undefined,
+    crossTree: r?.crossTree ? { mergeBase: r.crossTree.mergeBase, outcome: r.crossTree.outcome } : undefined,
+    // Refs found another way than by name (a rewritten commit found by its title).
+    refNotes: job.refNotes.length ? job.refNotes : undefined,
   };
 }
 

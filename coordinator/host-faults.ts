@@ -9,8 +9,13 @@
  * - A verdict where no run booted is held: it counts only once the commit also fails to boot on
  *   another agent (or on every agent able to run it). If the commit boots anywhere, the agents
  *   that could not boot it are at fault: the verdict is dropped and they are marked unhealthy.
+ * - A verdict where fewer than half of the runs completed (skipped, infra, a lost connection) is
+ *   no evidence, as in syzkaller: the few runs that passed do not make the commit clean. It is
+ *   tested once more on another agent, and then counts as a skip. Nobody is marked unhealthy:
+ *   a test that skips is the test's doing as often as the host's.
  */
 import { RunOutcome, type Verdict } from '../shared/proto.js';
+import { incompleteReason } from '../shared/run-evidence.js';
 
 export type HostFaultKind =
   /** Evidence about the commit: ok or crash runs, or a skip the commit is to blame for. */
@@ -18,7 +23,9 @@ export type HostFaultKind =
   /** No run got to the boot marker: the commit's fault or the host's, not known yet. */
   | { kind: 'boot-failure'; reason: string }
   /** More than half of the runs could not be carried out because of the host. */
-  | { kind: 'infra'; reason: string };
+  | { kind: 'infra'; reason: string }
+  /** Fewer than half of the runs completed: no evidence on this agent. */
+  | { kind: 'incomplete'; reason: string };
 
 export function classifyVerdict(v: Verdict): HostFaultKind {
   if (v.abortReason || (v.build && !v.build.ok)) return { kind: 'evidence', booted: false };
@@ -31,6 +38,8 @@ export function classifyVerdict(v: Verdict): HostFaultKind {
   if (!completed && notInfra.length > 0 && notInfra.every((r) => r.bootFailed)) {
     return { kind: 'boot-failure', reason: notInfra[0]?.title || 'could not boot' };
   }
+  const incomplete = incompleteReason(v);
+  if (incomplete !== undefined) return { kind: 'incomplete', reason: incomplete };
   return { kind: 'evidence', booted: completed };
 }
 
@@ -59,6 +68,8 @@ export class HostFaults {
   private readonly excluded = new Map<string, Set<string>>();
   /** agent -> last infrastructure reason, for "infra on every agent". */
   private readonly infraAgents = new Map<string, string>();
+  /** commit -> agent whose verdict had too few completed runs (tested once more elsewhere). */
+  private readonly incomplete = new Map<string, string>();
 
   /**
    * Judge a verdict. `agentsAble`: how many healthy agents could run this job (a held boot
@@ -71,7 +82,18 @@ export class HostFaults {
       this.infraAgents.set(v.agentId, c.reason);
       return { apply: [], unhealthy: [], discounted: `infrastructure failure on ${v.agentId}: ${c.reason}; testing it again elsewhere`, infra: { agentId: v.agentId, reason: c.reason } };
     }
+    if (c.kind === 'incomplete') {
+      // The second incomplete verdict (or the only agent's) is the commit's: one skip.
+      if (this.incomplete.has(v.commit) || agentsAble <= 1) {
+        this.incomplete.delete(v.commit);
+        return { apply: [v], unhealthy: [] };
+      }
+      this.incomplete.set(v.commit, v.agentId);
+      this.exclude(v.commit, v.agentId);
+      return { apply: [], unhealthy: [], discounted: `${v.agentId} tested ${v.commit.slice(0, 12)}: ${c.reason}: no evidence; testing it once more on another agent` };
+    }
     if (c.kind === 'evidence') {
+      if (c.booted) this.incomplete.delete(v.commit);
       if (!c.booted) return { apply: [v], unhealthy: [] };
       if (!this.booted.has(v.commit)) this.booted.set(v.commit, v.agentId);
       // Agents that could not boot a commit that boots: their fault. Their verdicts are dropped.
@@ -130,7 +152,7 @@ export class HostFaults {
 
   /** Commits with a held boot failure: to be tested on another agent first, so that they count or are dropped. */
   heldCommits(): string[] {
-    return [...this.held.keys()];
+    return [...new Set([...this.held.keys(), ...this.incomplete.keys()])];
   }
 
   /** Held boot failures of a commit (for the message when the bad commit cannot be booted). */

@@ -4,7 +4,7 @@
  * tags, the culprit's facts.
  */
 import { git, resolveCommit } from '../shared/git.js';
-import { InvalidJobError } from '../shared/errors.js';
+import { AmbiguousCommitTitleError, InvalidJobError, UnknownCommitTitleError } from '../shared/errors.js';
 import type { MirrorSet } from '../shared/mirror.js';
 import { CommitInfo, type Verdict } from '../shared/proto.js';
 import { culpritFacts } from './culprit-facts.js';
@@ -17,6 +17,25 @@ export class GitRepo implements Repo {
 
   resolve(ref: string, field: string): Promise<string> {
     return resolveCommit(this.mirror, ref, field);
+  }
+
+  async findByTitle(title: string, field: string): Promise<string> {
+    // --grep matches any line of the message: keep the commits whose subject is the title itself.
+    const r = await git(this.mirror, ['log', '--all', '--fixed-strings', `--grep=${title}`, '--format=%H%x00%s']);
+    const hits = [...new Set(r.stdout.split('\n').flatMap((line) => {
+      const [hash, subject] = line.split('\0');
+      return hash && subject === title ? [hash] : [];
+    }))];
+    if (hits.length === 0) throw new UnknownCommitTitleError(field, title, { hint: 'check the title against `git log --oneline`, or give the commit\'s current hash' });
+    if (hits.length > 1) throw new AmbiguousCommitTitleError(field, title, hits);
+    return hits[0]!;
+  }
+
+  async mergeBase(a: string, b: string): Promise<string> {
+    const r = await git(this.mirror, ['merge-base', '--end-of-options', a, b], { check: false });
+    const hash = r.stdout.trim().split('\n')[0] ?? '';
+    if (r.code !== 0 || !/^[0-9a-f]{40,64}$/.test(hash)) throw new InvalidJobError('good', `${a.slice(0, 12)} and ${b.slice(0, 12)} share no history: no merge base to start from`);
+    return hash;
   }
 
   loadRange(bad: string, goods: readonly string[], opts: LoadRangeOptions): Promise<CandidateRange> {

@@ -3,7 +3,7 @@
  * as the git implementation (repo-git.ts, dag-loader.ts) for histories made of commits, branches
  * and tags, with no git process.
  */
-import { InvalidJobError } from '../shared/errors.js';
+import { AmbiguousCommitTitleError, InvalidJobError, UnknownCommitTitleError } from '../shared/errors.js';
 import { CommitInfo, type Verdict } from '../shared/proto.js';
 import { WALK_TAG, type ReleaseTag } from './job-run/release-walk.js';
 import type { CandidateRange, CommitFacts, LoadRangeOptions, Repo } from './repo.js';
@@ -29,7 +29,7 @@ export class MemoryRepo implements Repo {
   private readonly commits = new Map<string, MemoryCommit>();
   private readonly order = new Map<string, number>();
   /** Calls per method: tests check that the history is read once. */
-  readonly calls = { resolve: 0, loadRange: 0, releaseTags: 0, culpritFacts: 0 };
+  readonly calls = { resolve: 0, loadRange: 0, releaseTags: 0, culpritFacts: 0, findByTitle: 0, mergeBase: 0 };
 
   constructor(readonly history: MemoryHistory) {
     history.commits.forEach((c, i) => {
@@ -49,6 +49,24 @@ export class MemoryRepo implements Repo {
     const hit = this.history.branches?.[ref] ?? this.history.tags?.find((t) => t.tag === ref)?.commit ?? (this.commits.has(ref) ? ref : undefined);
     if (hit === undefined) throw new InvalidJobError(field, `unknown revision ${JSON.stringify(ref)} in memory`);
     return hit;
+  }
+
+  async findByTitle(title: string, field: string): Promise<string> {
+    this.calls.findByTitle++;
+    const hits = this.history.commits.filter((c) => c.subject === title).map((c) => c.hash);
+    if (hits.length === 0) throw new UnknownCommitTitleError(field, title, { hint: 'check the title against `git log --oneline`, or give the commit\'s current hash' });
+    if (hits.length > 1) throw new AmbiguousCommitTitleError(field, title, hits);
+    return hits[0]!;
+  }
+
+  /** The newest common ancestor (git picks one of the best ones too when there are several). */
+  async mergeBase(a: string, b: string): Promise<string> {
+    this.calls.mergeBase++;
+    const [x, y] = [this.resolveNow(a, 'bad'), this.resolveNow(b, 'good')];
+    const theirs = this.ancestors(y);
+    const common = [...this.ancestors(x)].filter((h) => theirs.has(h));
+    if (common.length === 0) throw new InvalidJobError('good', `${a.slice(0, 12)} and ${b.slice(0, 12)} share no history: no merge base to start from`);
+    return common.sort((p, q) => (this.order.get(q) ?? 0) - (this.order.get(p) ?? 0))[0]!;
   }
 
   /** Ancestors-or-self of `hash` (following only first parents when asked). */

@@ -34,6 +34,13 @@ export interface LoadRangeOptions {
 export interface Repo {
   /** A ref (hash, branch, tag) as a full commit hash; InvalidJobError(field) when unknown. */
   resolve(ref: string, field: string): Promise<string>;
+  /**
+   * The one commit whose subject line is `title`, on any branch or tag (a commit rewritten by a
+   * rebase keeps its title); UnknownCommitTitleError or AmbiguousCommitTitleError otherwise.
+   */
+  findByTitle(title: string, field: string): Promise<string>;
+  /** The best common ancestor of two commits (a cross-tree job's start); InvalidJobError when none. */
+  mergeBase(a: string, b: string): Promise<string>;
   /** The commits reachable from bad and from no good commit; InvalidJobError when the range is wrong. */
   loadRange(bad: string, goods: readonly string[], opts: LoadRangeOptions): Promise<CandidateRange>;
   /** Release tags (vX.Y) that are ancestors of bad (not bad itself), newest first, down to `oldest`. */

@@ -1,8 +1,11 @@
 /**
  * Crash policy: which crashes count against a commit.
  *
- * - `any`: every crash counts. Choose it when the reproducer is specific (it only ever
- *   triggers the bug under bisection) or when any crash at all is the regression (a boot test).
+ * - `any`: every crash of the kernel counts. Choose it when the reproducer is specific (it only
+ *   ever triggers the bug under bisection) or when any crash at all is the regression (a boot
+ *   test). Crashes that say nothing about the kernel (a lost connection to the test machine, an
+ *   executor failure: syzkaller's transient kinds, `transientKind`) do not count, unless the
+ *   original crash (`originalTitles`) is of that kind: then that kind is the bug.
  * - `same`: a crash counts when its title, or one of its alternative titles, equals one of
  *   the original crash's titles. Choose it for syzbot-style bisections: old commits often
  *   crash differently first (an unrelated bug the reproducer also hits), and counting those
@@ -16,11 +19,11 @@
  * count still shows in the job log. See docs/crash-policy.md.
  */
 import { InvalidOptionError } from './errors.js';
-import { parse } from './report/index.js';
+import { parse, transientKind } from './report/index.js';
 import type { CrashReport } from './report/index.js';
 
 export type CrashPolicy =
-  | { kind: 'any' }
+  | { kind: 'any'; originalTitles?: readonly string[] }
   | { kind: 'same'; titles: readonly string[] }
   | { kind: 'regex'; pattern: RegExp };
 
@@ -44,7 +47,7 @@ const MAX_PATTERN_LENGTH = 1024;
  * or a regular expression.
  */
 export function parseCrashPolicy(spec: string, originalTitles: readonly string[] = []): CrashPolicy {
-  if (spec === 'any') return { kind: 'any' };
+  if (spec === 'any') return { kind: 'any', originalTitles };
   if (spec === 'same') {
     const titles = originalTitles.map((t) => t.trim()).filter((t) => t !== '');
     if (titles.length === 0) {
@@ -67,8 +70,10 @@ export function parseCrashPolicy(spec: string, originalTitles: readonly string[]
 export function crashMatches(policy: CrashPolicy, report: Pick<CrashReport, 'title' | 'altTitles'>): boolean {
   const titles = [report.title, ...report.altTitles];
   switch (policy.kind) {
-    case 'any':
-      return true;
+    case 'any': {
+      const kind = transientKind(report.title);
+      return kind === undefined || (policy.originalTitles ?? []).some((t) => transientKind(t) === kind);
+    }
     case 'same':
       return titles.some((t) => policy.titles.includes(t));
     case 'regex':

@@ -54,6 +54,22 @@ export class InvalidJobError extends MultisectError {
   }
 }
 
+/** No commit in the repository has the title a job gave for a ref it could not find. */
+export class UnknownCommitTitleError extends InvalidJobError {
+  constructor(field: string, readonly title: string, options?: { cause?: unknown; hint?: string }) {
+    super(field, `no commit titled ${JSON.stringify(title)} in the repository`, options);
+  }
+}
+
+/** Several commits have the title a job gave: the coordinator will not guess which one is meant. */
+export class AmbiguousCommitTitleError extends InvalidJobError {
+  constructor(field: string, readonly title: string, readonly commits: readonly string[]) {
+    super(field, `the title ${JSON.stringify(title)} names ${commits.length} commits (${commits.map((c) => c.slice(0, 12)).join(', ')}): it does not say which one is meant`, {
+      hint: 'give the commit\'s current hash instead (git log --all --grep)',
+    });
+  }
+}
+
 export class JobNotFoundError extends MultisectError {
   readonly code = 'NOT_FOUND' as const;
   constructor(readonly jobId: string) {

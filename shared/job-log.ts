@@ -4,6 +4,7 @@
  * every probe exactly once.
  */
 import { Job, JobState, Mode, RunOutcome, type Verdict } from './proto.js';
+import { completedRun, incompleteReason } from './run-evidence.js';
 
 export const short = (h: string): string => h.slice(0, 12);
 
@@ -25,6 +26,7 @@ export function estimate(n: number, k: number): { rounds: number; steps: number 
 export function headerLines(job: Job): string[] {
   const mode = job.spec?.mode === Mode.MODE_FIX ? 'fix' : 'cause';
   const lines = [`bisecting ${mode} commit starting from ${short(job.badHash)}`];
+  lines.push(...job.refNotes);
   if (job.goodHashes.length) lines.push(`good: ${job.goodHashes.map(short).join(' ')}`);
   else lines.push('no good commit given: testing release tags going back until one is clean');
   if (job.candidatesTotal > 0) {
@@ -79,6 +81,8 @@ export function verdictLines(v: Verdict): string[] {
   for (const r of v.runs) lines.push(`run #${r.index}: ${runText(r.outcome, r.title, r.matches)}`);
   const outcomes = new Set(v.runs.map((r) => runText(r.outcome, r.title, r.matches)));
   if (v.runs.length > 1 && outcomes.size === 1) lines.push(`all runs: ${[...outcomes][0]}`);
+  const incomplete = incompleteReason(v);
+  if (incomplete && v.runs.some(completedRun)) lines.push(`no evidence: ${incomplete}`);
   return lines;
 }
 
@@ -137,6 +141,8 @@ export function resultLines(job: Job): string[] {
     const what = v.skipped ? 'could not be tested' : `${v.crashes} of ${v.runs} runs crashed${v.crashTitle ? ` (${v.crashTitle})` : ''}`;
     lines.push(`verification: ${v.role} ${short(v.commit)}: ${what}`);
   }
+  if (r.crossTree) lines.push(`cross-tree: merge base ${short(r.crossTree.mergeBase)} ${r.crossTree.outcome}`);
+  if (r.untestable) lines.push(`untestable: ${r.untestable.role}${r.untestable.tag ? ` ${r.untestable.tag}` : ''} ${short(r.untestable.commit)}: ${r.untestable.reason}`);
   if (r.recipients.length) lines.push(`recipients: ${r.recipients.join(', ')}`);
   if (r.crashTitle) lines.push(`crash: ${r.crashTitle}`);
   for (const f of r.flags) lines.push(`flag: ${f}`);

@@ -102,6 +102,21 @@ function checkCommand(field: string, cmd: Command | undefined, required: boolean
   return cmd;
 }
 
+const MAX_TITLE = 512;
+
+/** Commit titles that stand in for refs a rebase may have rewritten: one line each, one per ref at most. */
+function checkTitles(spec: JobSpec): void {
+  const check = (field: string, t: string) => {
+    if (t.length > MAX_TITLE) throw new InvalidJobError(field, `at most ${MAX_TITLE} characters`);
+    if (/[\n\r\0]/.test(t)) throw new InvalidJobError(field, 'a commit title is one line (the subject)', { hint: 'give the first line of the commit message only' });
+  };
+  check('bad_title', spec.badTitle);
+  if (spec.goodTitles.length > spec.goods.length) {
+    throw new InvalidJobError('good_titles', `${spec.goodTitles.length} titles for ${spec.goods.length} good commits`, { hint: 'each --good-title goes with the --good of the same position' });
+  }
+  spec.goodTitles.forEach((t, i) => check(`good_titles[${i}]`, t));
+}
+
 /** Validate and fill defaults. Returns a new spec; throws InvalidJobError naming the field. */
 export function compileJobSpec(input: JobSpec): JobSpec {
   const spec = JobSpec.fromPartial(input);
@@ -112,6 +127,13 @@ export function compileJobSpec(input: JobSpec): JobSpec {
   spec.goods.forEach((g, i) => checkRef(`goods[${i}]`, g));
   if (spec.mode === Mode.MODE_UNSPECIFIED) spec.mode = Mode.MODE_CAUSE;
   if (spec.mode !== Mode.MODE_CAUSE && spec.mode !== Mode.MODE_FIX) throw new InvalidJobError('mode', 'must be cause or fix');
+  checkTitles(spec);
+  if (spec.crossTree) {
+    if (spec.mode !== Mode.MODE_FIX) throw new InvalidJobError('cross_tree', 'is for fix jobs', { hint: 'add --mode fix: "is the bug of my branch fixed upstream, and by what?"' });
+    if (spec.goods.length !== 1) {
+      throw new InvalidJobError('cross_tree', `needs exactly one good commit (the commit on the branch that has the bug), got ${spec.goods.length}`, { hint: 'give one --good REF on the stable or vendor branch and --bad the upstream tip' });
+    }
+  }
 
   const recipe = Recipe.fromPartial(spec.recipe ?? {});
   if (!recipe.kind) recipe.kind = 'script';

@@ -23,11 +23,13 @@ sweep() {
   # tsx-<uid> is tsx's compile cache (the runner's, not a test's).
   left=$(find "$run_tmp" -mindepth 1 -maxdepth 1 ! -name 'tsx-*' 2>/dev/null | wc -l)
   if [ "$left" -gt 0 ]; then
-    echo "test/run.sh: tests left $left temporary entries in $run_tmp (removed); by name:"
+    echo "test/run.sh: FAIL: tests left $left temporary entries in $run_tmp (removed now); by name:"
     find "$run_tmp" -mindepth 1 -maxdepth 1 ! -name 'tsx-*' -printf '%f\n' | sed -E 's/[-.][A-Za-z0-9]{6,}$//' | sort | uniq -c | sort -rn | head -40
+    leaked=1
   fi
   rm -rf "$run_tmp" "$out"
 }
+leaked=0
 trap sweep EXIT
 export TMPDIR="$run_tmp"
 set +e
@@ -44,4 +46,8 @@ if [ "${pass:-0}" -eq 0 ]; then
   echo "test/run.sh: zero tests passed: failing" >&2
   exit 1
 fi
+# What a test makes, it removes (test/helpers/temp-dirs.ts), pass or fail: a leftover fails the run.
+sweep
+trap - EXIT
+[ "$leaked" -eq 0 ] || exit 1
 exit "$rc"

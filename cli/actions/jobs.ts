@@ -17,6 +17,12 @@ export interface BisectInput extends KernelFileFlags {
   repo: string;
   bad: string;
   goods: string[];
+  /** The bad commit's title, should its hash be gone (a rebased tree): the coordinator finds it. */
+  badTitle?: string;
+  /** The same for the good commits, in the order of `goods`. */
+  goodTitles?: string[];
+  /** Fix mode: the good commit is on another branch than bad (stable or vendor vs upstream). */
+  crossTree?: boolean;
   build?: string;
   test?: string;
   runs?: number;
@@ -68,11 +74,21 @@ export function buildSpec(i: BisectInput, cwd = process.cwd()): JobSpec {
   if (kernelOnly && (i.recipe ?? 'script') !== 'kernel') {
     throw new InvalidOptionError(kernelOnly, 'is for the kernel recipe', { hint: 'add --recipe kernel, or use --file for a file your own test reads' });
   }
+  if ((i.goodTitles?.length ?? 0) > i.goods.length) {
+    throw new InvalidOptionError('--good-title', `${i.goodTitles?.length} given for ${i.goods.length} --good`, { hint: 'give each --good-title after the --good it names, in the same order' });
+  }
+  if (i.crossTree && mode !== 'fix') throw new InvalidOptionError('--cross-tree', 'is for fix jobs', { hint: 'add --mode fix, --good <commit on the branch> and --bad <upstream tip>' });
+  if (i.crossTree && i.goods.length !== 1) {
+    throw new InvalidOptionError('--cross-tree', `needs exactly one --good (the commit on the branch that has the bug), got ${i.goods.length}`, { hint: '--good <commit on the stable or vendor branch> --bad <upstream tip>' });
+  }
   const carried = kernelFiles(i, cwd);
   const spec = JobSpec.fromPartial({
     repo,
     bad: i.bad,
     goods: i.goods,
+    badTitle: i.badTitle ?? '',
+    goodTitles: i.goodTitles ?? [],
+    crossTree: i.crossTree ?? false,
     mode: mode === 'fix' ? Mode.MODE_FIX : Mode.MODE_CAUSE,
     title: i.title ?? '',
     recipe: {
@@ -103,7 +119,8 @@ export function buildSpec(i: BisectInput, cwd = process.cwd()): JobSpec {
     return compileJobSpec(spec);
   } catch (err) {
     const e = err as InvalidOptionError;
-    const flag = { 'recipe.test': '--test', 'recipe.build': '--build', bad: '--bad', repo: '--repo', 'recipe.params.sysctl': '--sysctl' }[e.field as string];
+    const flag = { 'recipe.test': '--test', 'recipe.build': '--build', bad: '--bad', repo: '--repo', 'recipe.params.sysctl': '--sysctl', bad_title: '--bad-title', cross_tree: '--cross-tree' }[e.field as string]
+      ?? (/^good_titles/.test(e.field) ? '--good-title' : undefined);
     if (flag) throw new InvalidOptionError(flag, e.message.slice(e.field.length + 2), { cause: err, hint: e.hint });
     throw err;
   }

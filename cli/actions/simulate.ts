@@ -15,6 +15,7 @@ import { runEngineTrial, runSyzkallerTrial, type TrialResult } from '../../coord
 import { linearDag } from '../../coordinator/engine/synthetic.js';
 import type { CandidateDag } from '../../coordinator/engine/types.js';
 import { InvalidJobError, InvalidOptionError } from '../../shared/errors.js';
+import { calibrate, renderCalibration, type CalibrationBucket } from './calibration.js';
 import { git, resolveCommit } from '../../shared/git.js';
 import { positiveInt, probability } from '../../shared/options.js';
 
@@ -45,6 +46,11 @@ export interface SimulateOptions {
   /** cause (default): the planted commit brings the crash; fix: it ends it (goods crash, bad does not). */
   mode?: 'cause' | 'fix';
   baseline?: BaselineName;
+  /**
+   * Tell the engine the true Q and EPS (strong starting estimates). Default false: with a flaky
+   * reproducer it learns them, as a real job must (a clean one is always said to be clean).
+   */
+  tellEngine?: boolean;
   /** Engine option overrides (tests and benchmarks). */
   engine?: Partial<EngineOptions>;
   /** Called after each trial (progress). */
@@ -81,16 +87,22 @@ export interface SimulateReport {
   falseCrash: number;
   seed: number;
   firstParent: boolean;
+  /** Whether the engine was given Q and EPS (--tell-engine, or a clean reproducer). */
+  tellEngine: boolean;
   /** ceil(log_{K+1} n): the rounds k agents need on a linear history with clean verdicts. */
   bound: number;
   trials: TrialRow[];
   summary: Summary;
+  /** The culprits named, by the confidence stated: the share right in each bucket. */
+  calibration: CalibrationBucket[];
   baseline?: { name: BaselineName; trials: TrialRow[]; summary: Summary };
   /** multisect / baseline, for probes, runs and rounds. */
   ratio?: { probes: number; runs: number; rounds: number };
 }
 
-interface Compiled extends Required<Omit<SimulateOptions, 'repo' | 'bad' | 'good' | 'linear' | 'culprit' | 'baseline' | 'engine' | 'onTrial'>> {
+interface Compiled extends Required<Omit<SimulateOptions, 'repo' | 'bad' | 'good' | 'linear' | 'culprit' | 'baseline' | 'engine' | 'onTrial' | 'tellEngine'>> {
+  /** Effective: asked for, or a clean reproducer. */
+  tellEngine: boolean;
   repo?: string;
   bad?: string;
   good: string[];
@@ -144,6 +156,7 @@ export function compileSimulateOptions(o: SimulateOptions): Compiled {
     repro,
     falseCrash,
     firstParent: Boolean(o.firstParent),
+    tellEngine: Boolean(o.tellEngine) || clean,
   };
 }
 
@@ -214,7 +227,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
   // prior may weight commits; a planted --culprit keeps the default prior.
   const drawnFromNonMerges = explicit === undefined && pool.length < n;
   const engine: Partial<EngineOptions> = { ...(drawnFromNonMerges ? { mergeWeight: 0 } : {}), ...options.engine };
-  const trialOpts = (t: number) => ({ parallel: c.parallel, runs: c.runs, repro: c.repro, falseCrash: c.falseCrash, seed: hash32(c.seed, t), mode: c.mode, engine });
+  const trialOpts = (t: number) => ({ parallel: c.parallel, runs: c.runs, repro: c.repro, falseCrash: c.falseCrash, seed: hash32(c.seed, t), mode: c.mode, tellEngine: c.tellEngine, engine });
   const total = c.trials * (c.baseline ? 2 : 1);
   let done = 0;
   const ours: TrialRow[] = [];
@@ -232,9 +245,11 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
     falseCrash: c.falseCrash,
     seed: c.seed,
     firstParent: c.firstParent,
+    tellEngine: c.tellEngine,
     bound: roundsBound(n, c.parallel),
     trials: ours,
     summary: summarize(ours),
+    calibration: calibrate(ours),
   };
   if (c.baseline) {
     const base: TrialRow[] = [];
@@ -327,7 +342,7 @@ function fmt(x: number, digits = 2): string {
 export function renderSimulate(r: SimulateReport): string {
   const lines: string[] = [];
   lines.push(`simulated ${r.summary.trials} trial(s) on ${r.source}: ${r.candidates} candidates`);
-  lines.push(`K=${r.parallel} agent(s), R=${r.runs} run(s) per probe, Q=${r.repro}, EPS=${r.falseCrash}, seed ${r.seed}`);
+  lines.push(`K=${r.parallel} agent(s), R=${r.runs} run(s) per probe, Q=${r.repro}, EPS=${r.falseCrash}, seed ${r.seed}; the engine ${r.tellEngine ? 'is told Q and EPS' : 'learns Q and EPS'}`);
   const b = r.baseline;
   const cols = (a: string, x: string, y?: string, z?: string) => `  ${a.padEnd(14)}${x.padStart(12)}${y !== undefined ? y.padStart(14) : ''}${z !== undefined ? z.padStart(10) : ''}`;
   lines.push(cols('', 'multisect', b?.name, b ? 'ratio' : undefined));
@@ -339,6 +354,8 @@ export function renderSimulate(r: SimulateReport): string {
   lines.push(cols('mean rounds', fmt(s.meanRounds), t && fmt(t.meanRounds), r.ratio && fmt(r.ratio.rounds)));
   lines.push(cols('max rounds', String(s.maxRounds), t && String(t.maxRounds), undefined));
   lines.push(`bound ceil(log_${r.parallel + 1} ${r.candidates}) = ${r.bound} rounds`);
+  lines.push('calibration (culprits named at confidence c: share right)');
+  lines.push(...renderCalibration(r.calibration));
   if (r.trials.length === 1) {
     const one = r.trials[0]!;
     lines.push(`culprit ${one.culprit}: ${one.answer ? `named ${one.answer}${one.correct ? ' (right)' : ' (WRONG)'}` : one.outcome}`);

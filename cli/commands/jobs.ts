@@ -23,6 +23,9 @@ export function registerJobs(program: Command): void {
       .requiredOption('--repo <path|url>', 'repository to bisect')
       .requiredOption('--bad <ref>', 'a commit that shows the bug (for --mode fix: a commit where it is fixed)')
       .option('--good <ref>', 'a commit without the bug (repeatable; for --mode fix: one that still has it); without it, release tags are walked back', collect, [])
+      .option('--bad-title <title>', "the bad commit's subject line: used to find it when --bad is unknown (a rebased tree rewrote the hash)")
+      .option('--good-title <title>', "a good commit's subject line, for the --good of the same position (repeatable)", collect, [])
+      .option('--cross-tree', 'fix mode: --good is on a stable or vendor branch, --bad the upstream tip; the merge base is tested first')
       .option('--build <cmd>', 'build command, run once per commit in the worktree (non-zero exit = skip)')
       .option('--test <cmd>', 'test command, run R times: 0 good, 125 skip, 1..127 bad, >=128 abort')
       .option('--runs <n>', 'test runs per commit')
@@ -53,6 +56,8 @@ export function registerJobs(program: Command): void {
         `
 Example:
   multisect bisect --repo ~/src/proj --bad HEAD --good v2.0 --build "make -j8" --test "./repro.sh" --runs 3
+  multisect bisect --repo ~/src/linux --mode fix --good stable/linux-6.1.y --bad master --cross-tree --test ./repro.sh
+    (is the bug of the stable branch fixed upstream, and by what? the merge base is tested first)
   The test sees MULTISECT_COMMIT, MULTISECT_JOB, MULTISECT_RUN in its environment; a line "CRASH: <title>" names the crash,
   a line "INFRA: <reason>" says the host (not the commit) is at fault: the run is no evidence and is tested again elsewhere.
 
@@ -76,6 +81,9 @@ A syzbot bug, with the kernel recipe (the files travel with the job: the agents 
         repo: o.repo,
         bad: o.bad,
         goods: o.good,
+        badTitle: o.badTitle,
+        goodTitles: o.goodTitle,
+        crossTree: Boolean(o.crossTree),
         build: o.build,
         test: o.test,
         runs: o.runs ? parseIntFlag('--runs', o.runs) : undefined,

@@ -22,17 +22,22 @@ export function registerSimulate(program: Command): void {
     .option('--first-parent', 'follow only first parents (merges stand for their branch)')
     .option('--mode <mode>', 'cause (the planted commit brings the crash) or fix (it ends it)', 'cause')
     .option('--baseline <name>', 'also run git-bisect (the real one; --repo, clean verdicts) or syzkaller (its per-commit rule) on the same culprits')
-    .option('--json', 'print every trial and the summaries as JSON')
+    .option('--tell-engine', 'give the engine the true Q and EPS as strong starting estimates (default: it learns them, as a real job must)')
+    .option('--json', 'print every trial, the summaries and the calibration as JSON')
     .addHelpText(
       'after',
       `
 With one agent the bad and good commits are taken on trust, as git bisect does; with more, the
-first round also confirms the bad one. The engine is told Q and EPS as starting estimates (it
-re-estimates them), and that drawn culprits are never merges.
+first round also confirms the bad one. The engine is not told Q and EPS (a real job does not
+know them): it learns them from the verdicts; --tell-engine gives them as strong starting
+estimates (a clean reproducer, Q=1 EPS=0, is always said to be clean). It is told that drawn
+culprits are never merges. The calibration lines say, for the culprits named at a confidence c,
+the share that were right ("confidence 0.99" should be right at least 99% of the time).
 
 Examples:
   multisect simulate --linear 7562 --trials 50 --parallel 7
   multisect simulate --linear 3500 --trials 500 --repro 0.3 --false-crash 0.02 --runs 10 --baseline syzkaller
+  multisect simulate --linear 3500 --trials 100 --repro 0.1 --false-crash 0.02 --runs 10 --tell-engine
   multisect simulate --repo ~/src/linux --good v6.1 --bad v6.2 --trials 20 --baseline git-bisect --json`,
     )
     .action(async (o) =>
@@ -53,6 +58,7 @@ Examples:
           firstParent: Boolean(o.firstParent),
           mode: o.mode,
           baseline: o.baseline as BaselineName | undefined,
+          tellEngine: Boolean(o.tellEngine),
           onTrial: o.json || !process.stderr.isTTY ? undefined : (done, total) => process.stderr.write(`\r${done}/${total} trials`),
         });
         if (!o.json && process.stderr.isTTY) process.stderr.write('\r');

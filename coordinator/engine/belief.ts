@@ -19,7 +19,17 @@
  * runs and crashes on the commits it makes affected and on the rest. Point estimates (EM) were
  * tried first: they select, so they come out biased (a culprit whose probe happened to show no
  * crash is classified as unaffected, which talks q up) and the belief overconfident.
+ *
+ * Fix mode, commits that lack the start commit (bug-presence.ts): such a commit crashes only if
+ * its fork point already had the bug (b = 1) and it does not contain the fix. b is a latent per
+ * fork point, prior `forkHasBug`, summed out per hypothesis: each fork group contributes
+ * pi * L(runs | b = 1, hypothesis) + (1 - pi) * L(runs | b = 0), the second with every run at
+ * eps whatever the hypothesis. So a clean branch weighs for "fixed" only as far as the verdicts
+ * (a crash on the branch, or on its fork point itself) make it likely the branch had the bug.
+ * These factors use the hypothesis's mean q and eps (from the other commits) instead of
+ * integrating them, which keeps the sums exact over the rest.
  */
+import type { BugPresence } from './bug-presence.js';
 import type { DagIndex } from './dag.js';
 import type { EngineOptions } from './options.js';
 
@@ -38,6 +48,15 @@ export interface Posterior {
   classRelLog: Float64Array;
   nirOld: number;
   nirAbsent: number;
+  /** Fix mode: fork groups with tested commits, in key order of their first member. */
+  groups: { fork: number; keys: number[] }[];
+  /** P(b = 1 | hypothesis) per group (row) and hypothesis: the classes, then NIR-old, NIR-absent. */
+  groupBug: Float64Array;
+  /** Mean q and eps under each hypothesis (classes, then NIR-old, NIR-absent). */
+  hypQ: Float64Array;
+  hypEps: Float64Array;
+  /** P(b = 1) of every fork point (the prior where nothing was tested). */
+  forkBug: Float64Array;
 }
 
 const Q_MIN = 0.01;
@@ -63,13 +82,24 @@ export class Belief {
     readonly prior: Float64Array,
     readonly nirPrior: number,
     private readonly opts: EngineOptions,
+    private readonly presence?: BugPresence,
   ) {
-    this.runs = new Float64Array(index.n + goods);
-    this.crashes = new Float64Array(index.n + goods);
+    const keys = index.n + goods + (presence?.forks.length ?? 0);
+    this.runs = new Float64Array(keys);
+    this.crashes = new Float64Array(keys);
     this.classOf = new Int32Array(index.n);
     let total = 0;
     for (let i = 0; i < index.n; i++) total += prior[i]!;
     this.classes = [{ sig: [], prior: total }];
+  }
+
+  /** Fork group of a key whose bug status is latent (fix mode), else -1. Fork points are keys after the goods. */
+  groupOf(key: number): number {
+    const pr = this.presence;
+    if (!pr?.anyLacking) return -1;
+    const n = this.index.n;
+    if (key < n) return pr.forkOf[key]!;
+    return key < n + this.goods ? -1 : key - n - this.goods;
   }
 
   /** Add runs on a commit (key). */
@@ -133,12 +163,27 @@ export class Belief {
     const pos = new Map<number, number>();
     let rTot = 0;
     let cTot = 0;
+    // Commits whose bug status is latent go to their fork groups; the rest enter the sums.
+    const groupAt = new Map<number, number>();
+    const groups: { fork: number; keys: number[] }[] = [];
     for (let i = 0; i < nT; i++) {
-      R[i] = this.runs[T[i]!]!;
-      C[i] = this.crashes[T[i]!]!;
+      const key = T[i]!;
+      R[i] = this.runs[key]!;
+      C[i] = this.crashes[key]!;
+      const g = this.groupOf(key);
+      if (g >= 0) {
+        let at = groupAt.get(g);
+        if (at === undefined) {
+          at = groups.length;
+          groupAt.set(g, at);
+          groups.push({ fork: g, keys: [] });
+        }
+        groups[at]!.keys.push(key);
+        continue;
+      }
       rTot += R[i]!;
       cTot += C[i]!;
-      pos.set(T[i]!, i);
+      pos.set(key, i);
     }
     const cause = opts.mode === 'cause';
     const qPrior = ratePrior(opts.repro, opts.reproWeight, clampQ);
@@ -155,29 +200,71 @@ export class Belief {
       return { l: a.log + e.log, q: a.mean, eps: e.mean };
     };
     const nc = this.classes.length;
+    const H = nc + 2;
+    const groupBug = new Float64Array(groups.length * H);
+    const lp = Math.log(opts.forkHasBug);
+    const lnp = Math.log1p(-opts.forkHasBug);
+    const n = this.index.n;
+    // Sum of the fork groups' factors under hypothesis h (column of groupBug); `fixed(key)`:
+    // the hypothesis puts the fix in anc(key).
+    const forkFactor = (h: number, fixed: (key: number) => boolean, qMean: number, eMean: number): number => {
+      if (groups.length === 0) return 0;
+      const q = clampQ(qMean);
+      const eps = clampEps(eMean, q);
+      const lq = Math.log(q);
+      const l1q = Math.log1p(-q);
+      const le = Math.log(eps);
+      const l1e = Math.log1p(-eps);
+      let total = 0;
+      for (let gi = 0; gi < groups.length; gi++) {
+        let a = lp;
+        let b = lnp;
+        for (const key of groups[gi]!.keys) {
+          const c = this.crashes[key]!;
+          const ok = this.runs[key]! - c;
+          const clean = c * le + ok * l1e;
+          a += key < n && fixed(key) ? clean : c * lq + ok * l1q;
+          b += clean;
+        }
+        const m = Math.max(a, b);
+        const lse = m + Math.log(Math.exp(a - m) + Math.exp(b - m));
+        groupBug[gi * H + h] = Math.exp(a - lse);
+        total += lse;
+      }
+      return total;
+    };
     const logL = new Float64Array(nc);
-    const qOf = new Float64Array(nc);
-    const eOf = new Float64Array(nc);
+    const hypQ = new Float64Array(H);
+    const hypEps = new Float64Array(H);
     let maxCand = -Infinity;
     for (let h = 0; h < nc; h++) {
       let cIn = 0;
       let rIn = 0;
-      for (const key of this.classes[h]!.sig) {
-        const t = pos.get(key)!;
+      const sig = this.classes[h]!.sig;
+      for (const key of sig) {
+        const t = pos.get(key);
+        if (t === undefined) continue;
         cIn += C[t]!;
         rIn += R[t]!;
       }
       const ev = evaluate(cIn, rIn);
-      logL[h] = ev.l;
-      qOf[h] = ev.q;
-      eOf[h] = ev.eps;
-      if (this.classes[h]!.prior > 0 && ev.l > maxCand) maxCand = ev.l;
+      logL[h] = ev.l + forkFactor(h, (key) => hasSorted(sig, key), ev.q, ev.eps);
+      hypQ[h] = ev.q;
+      hypEps[h] = ev.eps;
+      if (this.classes[h]!.prior > 0 && logL[h]! > maxCand) maxCand = logL[h]!;
     }
     const half = this.nirPrior / 2;
     const old = evaluate(cTot, rTot);
     const absent = evaluate(0, 0);
+    // NIR-old: every candidate contains the fix; NIR-absent: none does.
+    const oldL = old.l + forkFactor(nc, () => true, old.q, old.eps);
+    const absentL = absent.l + forkFactor(nc + 1, () => false, absent.q, absent.eps);
+    hypQ[nc] = old.q;
+    hypEps[nc] = old.eps;
+    hypQ[nc + 1] = absent.q;
+    hypEps[nc + 1] = absent.eps;
     let max = maxCand;
-    if (half > 0) max = Math.max(max, old.l, absent.l);
+    if (half > 0) max = Math.max(max, oldL, absentL);
     const post = new Float64Array(nc);
     let z = 0;
     for (let h = 0; h < nc; h++) {
@@ -185,23 +272,29 @@ export class Belief {
       post[h] = p > 0 ? p * Math.exp(logL[h]! - max) : 0;
       z += post[h]!;
     }
-    let nirOld = half > 0 ? half * Math.exp(old.l - max) : 0;
-    let nirAbsent = half > 0 ? half * Math.exp(absent.l - max) : 0;
+    let nirOld = half > 0 ? half * Math.exp(oldL - max) : 0;
+    let nirAbsent = half > 0 ? half * Math.exp(absentL - max) : 0;
     z += nirOld + nirAbsent;
     let q = 0;
     let eps = 0;
     for (let h = 0; h < nc; h++) {
       post[h]! /= z;
-      q += post[h]! * qOf[h]!;
-      eps += post[h]! * eOf[h]!;
+      q += post[h]! * hypQ[h]!;
+      eps += post[h]! * hypEps[h]!;
     }
     nirOld /= z;
     nirAbsent /= z;
     q += nirOld * old.q + nirAbsent * absent.q;
     eps += nirOld * old.eps + nirAbsent * absent.eps;
+    const forkBug = new Float64Array(this.presence?.forks.length ?? 0).fill(opts.forkHasBug);
+    for (let gi = 0; gi < groups.length; gi++) {
+      let b = nirOld * groupBug[gi * H + nc]! + nirAbsent * groupBug[gi * H + nc + 1]!;
+      for (let h = 0; h < nc; h++) b += post[h]! * groupBug[gi * H + h]!;
+      forkBug[groups[gi]!.fork] = b;
+    }
     const classRelLog = new Float64Array(nc);
     for (let h = 0; h < nc; h++) classRelLog[h] = logL[h]! - maxCand;
-    this.cached = { q, eps: Math.min(eps, q / 2), classPost: post, classRelLog, nirOld, nirAbsent };
+    this.cached = { q, eps: Math.min(eps, q / 2), classPost: post, classRelLog, nirOld, nirAbsent, groups, groupBug, hypQ, hypEps, forkBug };
     return this.cached;
   }
 
@@ -266,7 +359,8 @@ export function logGamma(x: number): number {
   return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(s);
 }
 
-function insertSorted(a: number[], x: number): void {
+/** The first index of sorted `a` whose value is not below `x`. */
+function lowerBound(a: readonly number[], x: number): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
@@ -274,5 +368,14 @@ function insertSorted(a: number[], x: number): void {
     if (a[mid]! < x) lo = mid + 1;
     else hi = mid;
   }
-  a.splice(lo, 0, x);
+  return lo;
+}
+
+function hasSorted(a: readonly number[], x: number): boolean {
+  const i = lowerBound(a, x);
+  return i < a.length && a[i] === x;
+}
+
+function insertSorted(a: number[], x: number): void {
+  a.splice(lowerBound(a, x), 0, x);
 }

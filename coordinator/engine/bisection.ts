@@ -5,7 +5,9 @@
  */
 import { InvalidJobError } from '../../shared/errors.js';
 import { Belief } from './belief.js';
+import { bugPresence, type BugPresence } from './bug-presence.js';
 import { DagIndex } from './dag.js';
+import { forkProbeInformation } from './fork-probes.js';
 import { ProbeValue } from './information.js';
 import { compileEngineOptions, type EngineOptions } from './options.js';
 import { buildability, partitionBy, SweepWorkspace, type Partition, type SweepResult } from './planner.js';
@@ -21,6 +23,8 @@ export class Bisection {
   readonly options: EngineOptions;
   readonly index: DagIndex;
   private readonly belief: Belief;
+  /** Fix mode: which candidates contain a start commit; fork points are keys after the goods. */
+  private readonly presence: BugPresence;
   private readonly keys = new Map<string, number>();
   private readonly seen = new Set<string>();
   /** Per key (candidates then goods): a skip verdict was seen. */
@@ -48,6 +52,11 @@ export class Bisection {
     dag.goods.forEach((h, i) => {
       if (!this.keys.has(h)) this.keys.set(h, n + i);
     });
+    this.presence = bugPresence(dag, options.mode);
+    // A verdict on a fork point (a merge base with the start commit) says whether its branch had the bug.
+    this.presence.forks.forEach((h, i) => {
+      if (h !== '' && !this.keys.has(h)) this.keys.set(h, n + dag.goods.length + i);
+    });
     const prior = new Float64Array(n);
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -57,8 +66,8 @@ export class Bisection {
     }
     if (!(total > 0)) throw new InvalidJobError('dag.weights', 'every candidate has prior weight 0', { hint: 'give some candidates a positive weight (or raise mergeWeight)' });
     for (let i = 0; i < n; i++) prior[i]! *= (1 - options.notInRange) / total;
-    this.belief = new Belief(this.index, dag.goods.length, prior, options.notInRange, options);
-    this.skipped = new Uint8Array(n + dag.goods.length);
+    this.belief = new Belief(this.index, dag.goods.length, prior, options.notInRange, options, this.presence);
+    this.skipped = new Uint8Array(n + dag.goods.length + this.presence.forks.length);
   }
 
   /**
@@ -74,7 +83,7 @@ export class Bisection {
     if (typeof v?.probeId !== 'string' || v.probeId === '') throw new InvalidJobError('verdict.probeId', 'must be a non-empty string');
     const key = this.keys.get(v.commit);
     if (key === undefined) {
-      throw new InvalidJobError('verdict.commit', `${JSON.stringify(v.commit)} is neither a candidate nor a good commit of this bisection`);
+      throw new InvalidJobError('verdict.commit', `${JSON.stringify(v.commit)} is neither a candidate, a good commit nor a fork point of this bisection`);
     }
     if ('skipped' in v && v.skipped === true) {
       if (this.seen.has(v.probeId)) return false;
@@ -99,7 +108,14 @@ export class Bisection {
 
   private hashOf(key: number): string {
     const n = this.index.n;
-    return key < n ? this.dag.hashes[key]! : this.dag.goods[key - n]!;
+    const g = this.dag.goods.length;
+    return key < n ? this.dag.hashes[key]! : key < n + g ? this.dag.goods[key - n]! : this.presence.forks[key - n - g]!;
+  }
+
+  /** Fix mode: the chance that probing candidate x can show the bug at all (1 when it contains a start commit). */
+  private canShowBug(x: number, forkBug: Float64Array): number {
+    const f = this.presence.forkOf[x]!;
+    return f < 0 ? 1 : forkBug[f]!;
   }
 
   private value(): ProbeValue {
@@ -233,13 +249,23 @@ export class Bisection {
     const { gains, anc, total } = sweep.sweep;
     const post = this.belief.posterior();
     const skipped = this.skipped;
+    const goods = this.dag.goods.length;
+    const lacking = this.presence.anyLacking;
+    // A commit that may never have had the bug tells about the fix only as far as it has it (an
+    // approximation of its information: the sweep's, times that chance).
+    const show = (x: number): number => (lacking ? this.canShowBug(x, post.forkBug) : 1);
+    const forkScore = (key: number): number => {
+      const gi = post.groups.findIndex((g) => g.fork === key - n - goods);
+      return gi < 0 || counts.has(key) ? 0 : forkProbeInformation(post, gi, this.options.runsPerProbe);
+    };
     const score = (key: number): number => {
       if (skipped[key]) return 0;
       const d = counts.get(key);
       if (key < n) {
-        if (d === undefined) return gains[key]! * b[key]!;
-        return (value.repeated(anc[key]!, d + 1) - value.repeated(anc[key]!, d)) * b[key]!;
+        if (d === undefined) return gains[key]! * b[key]! * show(key);
+        return (value.repeated(anc[key]!, d + 1) - value.repeated(anc[key]!, d)) * b[key]! * show(key);
       }
+      if (key >= n + goods) return forkScore(key);
       // A good commit splits only NIR-old from the rest of its class.
       if (d !== undefined) return value.repeated(post.nirOld, d + 1) - value.repeated(post.nirOld, d);
       const M = total[sweep.partition.part[n]!]!;
@@ -263,8 +289,12 @@ export class Bisection {
       };
       for (let x = 0; x < n; x++) {
         if (skipped[x]) continue;
-        const sc = gains[x]! * b[x]!;
+        const sc = gains[x]! * b[x]! * show(x);
         if (sc >= bestScore * (1 - 1e-12)) consider(x, counts.has(x) ? score(x) : sc);
+      }
+      for (const g of post.groups) {
+        const key = n + goods + g.fork;
+        if (this.presence.forks[g.fork] !== '' && !skipped[key]) consider(key, forkScore(key));
       }
       // In-flight commits score by the extra information of one more probe, which may beat
       // their (near zero) sweep gain.
@@ -272,7 +302,7 @@ export class Bisection {
       const g = this.dag.goods.findIndex((_, i) => !skipped[n + i]);
       if (g >= 0) consider(n + g, score(n + g));
       if (bestKey < 0 || bestScore < this.options.minGain) return undefined;
-      if (counts.size === 0 && bestKey < n && n <= LOOKAHEAD_MAX_N && this.index.numChains > 1) return this.lookahead(gains, b, bestKey, bestScore);
+      if (counts.size === 0 && bestKey < n && !lacking && n <= LOOKAHEAD_MAX_N && this.index.numChains > 1) return this.lookahead(gains, b, bestKey, bestScore);
       return bestKey;
     };
     return { score, best };
@@ -398,6 +428,12 @@ export class Bisection {
         continue;
       }
       if (keep.has(key)) continue;
+      if (key >= n + this.dag.goods.length) {
+        // A fork point: useless once its branch's bug status is settled.
+        const fb = post.forkBug[key - n - this.dag.goods.length]!;
+        if (fb < neg || fb > 1 - neg) out.push(h);
+        continue;
+      }
       const a = (key < n ? anc[key]! : 0) + old;
       const f = total > 0 ? a / total : 0;
       if (f < neg || f > 1 - neg) out.push(h);
@@ -438,7 +474,31 @@ export class Bisection {
       const blocked = this.blockedBySkips();
       if (blocked) return blocked;
     }
+    if (this.presence.anyLacking && this.scorer(new Map()).best() === undefined) return this.untellable();
     return { kind: 'continue' };
+  }
+
+  /**
+   * Fix mode: no commit left to test can move the belief, because the suspects differ only in
+   * commits that may never have had the bug (a fix that came with a branch forked before the bug:
+   * any of its commits, or its merge, could be the one). The smallest set holding the target mass.
+   */
+  private untellable(): Decision {
+    const w = this.belief.mass();
+    const ids = Array.from(w.keys()).sort((a, b) => w[b]! - w[a]! || a - b);
+    const members: number[] = [];
+    let mass = 0;
+    for (const i of ids) {
+      if (mass >= this.options.confidenceTarget || members.length >= 64 || !(w[i]! > 0)) break;
+      members.push(i);
+      mass += w[i]!;
+    }
+    return {
+      kind: 'inconclusive',
+      commits: members.map((i) => this.hashOf(i)),
+      confidence: mass,
+      reason: 'no commit left to test tells these apart: they differ only in commits that may never have had the bug (a branch forked before it came in)',
+    };
   }
 
   /**

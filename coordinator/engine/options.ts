@@ -30,6 +30,12 @@ export interface EngineOptions {
   falseCrashWeight: number;
   /** Prior mass of "the culprit is not in this range" (half "already there", half "not there"). Default 0.01. */
   notInRange: number;
+  /**
+   * Fix mode: prior chance that a fork point outside the range (a commit that candidates not
+   * containing the start commit grow from) already has the bug. Default 0.5: no opinion, the
+   * verdicts decide (a crash on the branch says yes). See bug-presence.ts.
+   */
+  forkHasBug: number;
   /** Prior weight of a merge commit relative to an ordinary commit (merges rarely break things). Default 0.5. */
   mergeWeight: number;
   /** Runs the coordinator asks per probe; only used to value probes. Default 1. */
@@ -52,6 +58,7 @@ export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   falseCrash: 0.005,
   falseCrashWeight: 50,
   notInRange: 0.01,
+  forkHasBug: 0.5,
   mergeWeight: 0.5,
   runsPerProbe: 1,
   confirmBad: true,
@@ -84,6 +91,7 @@ export function compileEngineOptions(o: Partial<EngineOptions> = {}): EngineOpti
   finiteNonNegative('falseCrashWeight', r.falseCrashWeight);
   probability('notInRange', r.notInRange);
   if (r.notInRange >= 0.5) throw new InvalidOptionError('notInRange', `must be below 0.5, got ${r.notInRange}`);
+  probability('forkHasBug', r.forkHasBug, { open: true });
   finiteNonNegative('mergeWeight', r.mergeWeight);
   positiveInt('runsPerProbe', r.runsPerProbe, { max: 10_000 });
   if (typeof r.confirmBad !== 'boolean') throw new InvalidOptionError('confirmBad', `must be true or false, got ${JSON.stringify(r.confirmBad)}`);

@@ -25,6 +25,12 @@ export interface TrialOptions {
   mode?: 'cause' | 'fix';
   /** Give up after this many rounds (default 2000). */
   maxRounds?: number;
+  /**
+   * Give the engine the true Q and EPS as strong starting estimates. Default: only for a clean
+   * reproducer (Q=1, EPS=0: a deterministic reproducer is something its operator knows and says,
+   * as a job's --repro-rate 1 does); a flaky one's rates it learns from the verdicts.
+   */
+  tellEngine?: boolean;
   /** Engine option overrides. */
   engine?: Partial<EngineOptions>;
 }
@@ -50,18 +56,16 @@ export function containsMask(index: DagIndex, culprit: number): Uint8Array {
 }
 
 /**
- * The engine's default options for a simulation: it is told the nominal Q and EPS as starting
- * estimates (holding them as worth 200 runs: a user who states Q knows the reproducer; with a weak prior
- * and a few unlucky false crashes the belief can settle on a low q and dwell near a false boundary), and with
- * one agent it takes the bad and good commits on trust like git bisect (no "not in range"
- * hypothesis); with more, confirming the bad commit costs a slot, not a round.
+ * The engine's options for a simulation. By default it is told nothing about the reproducer (a
+ * real job does not know Q or EPS): it starts from its own weak priors and learns them from the
+ * verdicts. With `tellEngine` (the default for a clean reproducer only) it is given the nominal Q and EPS as starting estimates worth 200
+ * runs, as a job whose operator states the repro rate (--repro-rate) is. With one agent it takes
+ * the bad and good commits on trust like git bisect (no "not in range" hypothesis); with more,
+ * confirming the bad commit costs a slot, not a round.
  */
 export function simulationEngineOptions(o: TrialOptions): Partial<EngineOptions> {
   return {
-    repro: o.repro,
-    reproWeight: 200,
-    falseCrashWeight: 200,
-    falseCrash: Math.min(o.falseCrash, o.repro / 2),
+    ...((o.tellEngine ?? (o.repro === 1 && o.falseCrash === 0)) ? { repro: o.repro, reproWeight: 200, falseCrashWeight: 200, falseCrash: Math.min(o.falseCrash, o.repro / 2) } : {}),
     runsPerProbe: o.runs,
     confirmBad: o.parallel > 1,
     // Taken on trust (one agent): bad crashes and good does not, as git bisect believes.

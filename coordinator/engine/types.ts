@@ -11,6 +11,12 @@ export interface CandidateDag {
   subjects?: string[];
   /** Optional relative prior weight of each candidate (default 1; merges are further scaled by mergeWeight). */
   weights?: number[];
+  /**
+   * Optional full hashes of every parent of each candidate, also those outside the range (the
+   * loaders fill it). In fix mode it tells which candidates contain a start commit and so have
+   * the bug (bug-presence.ts); without it every candidate is taken to.
+   */
+  parentHashes?: string[][];
   /** Id of the bad commit: the single tip, every candidate is its ancestor-or-self. */
   bad: number;
   /** Full hashes of the good boundary commits (not candidates). */

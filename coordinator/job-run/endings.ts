@@ -35,7 +35,9 @@ export function hostFaultEnding(f: FaultFacts, agents: AgentView): Ending | unde
   const counted = f.verdicts.filter((v) => v.commit === f.badHash && !f.discounted.has(v.probeId) && !v.abortReason);
   const untestable = counted.find(isSkip);
   if (untestable && !counted.some((v) => !isSkip(v))) {
-    return { state: JobState.JOB_STATE_FAILED, result: { reason: untestableStart(f, untestable) } };
+    const end = untestableStart(f, untestable);
+    const role = f.mode === 'fix' ? 'tip' : 'bad';
+    return { state: JobState.JOB_STATE_FAILED, result: { reason: end.reason, untestable: { commit: f.badHash, role, reason: end.why, tag: '', probeIds: end.probeIds } } };
   }
   if (agents.able.length > 0 && agents.able.every((a) => f.infraFailures.has(a))) {
     const reasons = agents.able.map((a) => `${a}: ${f.infraFailures.get(a)}`).join('; ');
@@ -54,19 +56,50 @@ export function hostFaultEnding(f: FaultFacts, agents: AgentView): Ending | unde
   return undefined;
 }
 
-/** "The bad commit cannot be built/booted": which commit, on which agents, at which step, where the logs are. */
-function untestableStart(f: FaultFacts, v: Verdict): string {
+/**
+ * "The bad commit cannot be built/booted": which commit, on which agents, at which step, where the
+ * logs are. In fix mode the tip (the commit that must not crash) "cannot be tested": a fix job
+ * cannot say anything about a range whose fixed end it cannot run.
+ */
+function untestableStart(f: FaultFacts, v: Verdict): { reason: string; why: string; probeIds: string[] } {
   const what = f.mode === 'fix' ? 'the tip' : 'the bad commit';
   const probes = (list: readonly Verdict[]) => list.map((x) => `multisect logs ${f.jobId} --probe ${x.probeId}`).join(', ');
   if (v.build && !v.build.ok) {
-    const line = (v.build.error || 'build failed').trim().split('\n').slice(-1)[0];
-    return `${what} ${short(v.commit)} cannot be built (agent ${v.agentId}, step: build: ${line}); build log: ${probes([v])}`;
+    const line = (v.build.error || 'build failed').trim().split('\n').slice(-1)[0] ?? 'build failed';
+    const where = `agent ${v.agentId}, step: build: ${line}`;
+    const reason = f.mode === 'fix' ? `${what} ${short(v.commit)} cannot be tested: it cannot be built (${where}); build log: ${probes([v])}` : `${what} ${short(v.commit)} cannot be built (${where}); build log: ${probes([v])}`;
+    return { reason, why: `build: ${line}`, probeIds: [v.probeId] };
   }
   const failed = [...f.verdicts.filter((x) => x.commit === v.commit && x.probeId !== v.probeId && f.discounted.has(x.probeId)), v];
   const agents = [...new Set(failed.map((x) => x.agentId))].join(', ');
-  const why = v.runs.find((r) => r.title)?.title ?? 'no run completed';
+  const e = toEngineVerdict(v);
+  const why = 'skipped' in e ? (e.reason ?? 'no run completed') : 'no run completed';
   const step = v.runs.some((r) => r.bootFailed) ? 'boot' : 'test';
-  return `${what} ${short(v.commit)} cannot be tested (agent${failed.length > 1 ? 's' : ''} ${agents}, step: ${step}: ${why}); logs: ${probes(failed)}`;
+  return {
+    reason: `${what} ${short(v.commit)} cannot be tested (agent${failed.length > 1 ? 's' : ''} ${agents}, step: ${step}: ${why}); logs: ${probes(failed)}`,
+    why: `${step}: ${why}`,
+    probeIds: failed.map((x) => x.probeId),
+  };
+}
+
+/**
+ * A release walk that reached its oldest release without a clean one, and that release could not
+ * be built or booted: nothing says whether the bug is older, so this is an error, not an answer.
+ */
+export function untestableRelease(jobId: string, tag: { tag: string; commit: string }, verdicts: readonly Verdict[], discounted: ReadonlySet<string>): Ending {
+  const mine = verdicts.filter((v) => v.commit === tag.commit);
+  const counted = mine.filter((v) => !discounted.has(v.probeId));
+  const last = counted[counted.length - 1] ?? mine[mine.length - 1];
+  const e = last ? toEngineVerdict(last) : undefined;
+  const why = e && 'skipped' in e ? (e.reason ?? 'skipped').trim().split('\n').slice(-1)[0] ?? 'skipped' : 'skipped';
+  const logs = mine.map((v) => `multisect logs ${jobId} --probe ${v.probeId}`).join(', ');
+  return {
+    state: JobState.JOB_STATE_FAILED,
+    result: {
+      reason: `the oldest release ${tag.tag} (${short(tag.commit)}) could not be tested (${why}), and every newer one crashed or could not be tested: no clean release to bisect from; logs: ${logs}; give --good REF (a commit known not to crash) or --oldest-release`,
+      untestable: { commit: tag.commit, role: 'release', reason: why, tag: tag.tag, probeIds: mine.map((v) => v.probeId) },
+    },
+  };
 }
 
 /** The next skip count: a skip after the bad commit is confirmed adds one, any evidence resets it. */

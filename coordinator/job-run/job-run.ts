@@ -16,14 +16,20 @@ import { Bisection, type Decision } from '../engine/index.js';
 import { HostFaults, type FaultJudgement } from '../host-faults.js';
 import type { CandidateRange } from '../repo.js';
 import { MAX_VERIFY_ROUNDS, runConfig, type RunConfig } from './config.js';
-import { bisectionFlags, hostFaultEnding, nextSkipRun } from './endings.js';
+import { bisectionFlags, hostFaultEnding, nextSkipRun, untestableRelease } from './endings.js';
 import { crashOf, isSkip, toEngineVerdict, verdictOutcome } from './evidence.js';
 import { isVerificationOfRound, probeId, purposeOf, type ProbePurpose } from './probe-id.js';
 import { ReleaseWalk, type ReleaseTag } from './release-walk.js';
 import type { AgentView, Command, EventData, InFlightProbe, Phase, PhaseName, RunEvent, VerificationRow } from './types.js';
 
-/** How a job starts: a release walk (no good commit), or a range already loaded. */
-export type RunStart = { kind: 'release-walk'; tags: readonly ReleaseTag[] } | { kind: 'range'; range: CandidateRange };
+/**
+ * How a job starts: a release walk (no good commit), a range already loaded, or a cross-tree fix
+ * job's merge base to test first (`start`: the branch commit the operator gave).
+ */
+export type RunStart =
+  | { kind: 'release-walk'; tags: readonly ReleaseTag[] }
+  | { kind: 'range'; range: CandidateRange }
+  | { kind: 'cross-tree'; mergeBase: string; start: string };
 
 /** A plain summary of the state, for logs and for tests comparing a replay with the live run. */
 export interface RunState {
@@ -57,6 +63,8 @@ export class JobRun {
   private lastServed = 0;
   /** Bisection probes planned jointly for the slots of one scheduling pass. */
   private planned: { pass: number; queue: string[] } | undefined;
+  /** A cross-tree job: its merge base and what it showed ('' until its verdict counts). */
+  private crossTree: { mergeBase: string; outcome: string } | undefined;
 
   private constructor(job: Job, start: RunStart, issued: Iterable<string>) {
     if (!job.spec) throw new InvalidJobError('spec', 'a job needs a spec');
@@ -68,6 +76,11 @@ export class JobRun {
         throw new InvalidJobError('good', 'no good commit given and no release tag (vX.Y) older than bad to start from', { hint: 'give --good REF: the last commit known not to crash' });
       }
       this.phase = { kind: 'release-walk', walk: new ReleaseWalk(start.tags), step: { kind: 'walking' } };
+    } else if (start.kind === 'cross-tree') {
+      this.phase = { kind: 'merge-base', mergeBase: start.mergeBase, step: 'testing' };
+      this.crossTree = { mergeBase: start.mergeBase, outcome: '' };
+      // The branch commit stays the job's good commit (a restart finds the merge base from it again).
+      this.job.goodHashes = [start.start];
     } else {
       this.phase = this.bisecting(start.range, undefined, 0);
       this.adoptRange(start.range);
@@ -117,6 +130,7 @@ export class JobRun {
   wantsWork(): boolean {
     if (this.phase.kind === 'done') return false;
     if (this.phase.kind === 'release-walk' && this.phase.step.kind === 'loading-range') return false;
+    if (this.phase.kind === 'merge-base' && this.phase.step === 'loading-range') return false;
     return this.config.parallelismCap === 0 || this.inFlight.size < this.config.parallelismCap;
   }
 
@@ -173,6 +187,9 @@ export class JobRun {
       case 'range-failed':
         if (this.phase.kind === 'release-walk' && this.phase.step.kind === 'loading-range') {
           this.finish(JobState.JOB_STATE_FAILED, { reason: `the range below release ${this.phase.step.clean.tag} could not be loaded: ${event.reason}` }, now, out);
+        }
+        if (this.phase.kind === 'merge-base' && this.phase.step === 'loading-range') {
+          this.finish(JobState.JOB_STATE_FAILED, { reason: `the range above the merge base ${short(this.phase.mergeBase)} could not be loaded: ${event.reason}` }, now, out);
         }
         break;
       case 'commit-facts-loaded':
@@ -312,6 +329,11 @@ export class JobRun {
           return;
         }
         const d = phase.walk.decide();
+        if (d.kind === 'exhausted' && d.oldest && d.oldestSkipped) {
+          const ending = untestableRelease(this.jobId, d.oldest, this.verdicts, this.discounted);
+          this.finish(ending.state, ending.result, now, out);
+          return;
+        }
         if (d.kind === 'exhausted') {
           this.finish(JobState.JOB_STATE_NOT_IN_RANGE, { reason: `the oldest tested release already had the bug (${d.oldest?.tag ?? 'none'})` }, now, out);
           return;
@@ -325,6 +347,9 @@ export class JobRun {
         out.push({ type: 'persist' });
         return;
       }
+      case 'merge-base':
+        this.decideMergeBase(phase, now, out);
+        return;
       case 'verifying': {
         const pending = [phase.culprit, ...phase.parents].filter((c) => !this.verificationOf(phase.round, c));
         if (pending.length > 0) {
@@ -345,6 +370,43 @@ export class JobRun {
         this.decideBisecting(now, out);
         return;
     }
+  }
+
+  /**
+   * A cross-tree job once its merge base has a verdict that counts: clean, the bug came with the
+   * branch (upstream never had it: no fix to find); untestable, an error; still crashing, the
+   * upstream range above it is bisected, the merge base being its commit that has the bug.
+   */
+  private decideMergeBase(phase: Extract<Phase, { kind: 'merge-base' }>, now: number, out: Command[]): void {
+    const counted = phase.step === 'testing' ? this.countedVerdicts(phase.mergeBase) : [];
+    const v = counted[counted.length - 1];
+    if (!v || !this.crossTree) {
+      out.push({ type: 'persist' });
+      return;
+    }
+    const outcome = verdictOutcome(v);
+    this.crossTree.outcome = outcome;
+    const mb = short(phase.mergeBase);
+    if (outcome === 'clean') {
+      const reason = `the merge base ${mb} of the branch commit and the upstream tip does not crash: the bug came with the branch: no upstream fix to find`;
+      this.finish(JobState.JOB_STATE_NOT_IN_RANGE, { reason }, now, out);
+      return;
+    }
+    if (outcome === 'skipped') {
+      const why = toEngineVerdictReason(v);
+      const probeIds = this.verdicts.filter((x) => x.commit === phase.mergeBase).map((x) => x.probeId);
+      const logs = probeIds.map((id) => `multisect logs ${this.jobId} --probe ${id}`).join(', ');
+      this.finish(
+        JobState.JOB_STATE_FAILED,
+        { reason: `the merge base ${mb} of the branch commit and the upstream tip could not be tested (${why}): whether upstream has the bug is unknown; logs: ${logs}`, untestable: { commit: phase.mergeBase, role: 'merge-base', reason: why, tag: '', probeIds } },
+        now,
+        out,
+      );
+      return;
+    }
+    this.phase = { kind: 'merge-base', mergeBase: phase.mergeBase, step: 'loading-range' };
+    for (const p of [...this.inFlight.values()]) if (p.commit !== this.job.badHash) this.cancel(p, 'the merge base is decided', out);
+    out.push(this.logEvent(`the merge base ${mb} still crashes: bisecting upstream from it`), { type: 'resolve-range', bad: this.job.badHash, goods: [phase.mergeBase], firstParent: this.config.firstParent }, { type: 'persist' });
   }
 
   private decideBisecting(now: number, out: Command[]): void {
@@ -381,6 +443,15 @@ export class JobRun {
   /** The range below the clean release is loaded: bisect, with every verdict seen so far. */
   private onRange(range: CandidateRange, now: number, out: Command[]): void {
     const phase = this.phase;
+    if (phase.kind === 'merge-base' && phase.step === 'loading-range') {
+      this.phase = this.bisecting(range, undefined, 0);
+      this.job.phase = this.phase.kind;
+      this.adoptRange(range);
+      for (const v of this.verdicts) if (!this.discounted.has(v.probeId)) this.applyToEngine(v);
+      out.push(this.logEvent(`bisecting ${this.job.candidatesTotal} upstream revisions between the merge base ${short(phase.mergeBase)} and ${short(this.job.badHash)}`));
+      this.afterEvidence(now, out);
+      return;
+    }
     if (phase.kind !== 'release-walk' || phase.step.kind !== 'loading-range') return;
     const clean = phase.step.clean;
     this.phase = this.bisecting(range, phase.walk, 0);
@@ -394,7 +465,8 @@ export class JobRun {
   private adoptRange(range: CandidateRange): void {
     const bad = range.hashes[range.bad];
     if (bad !== undefined) this.job.badHash = bad;
-    this.job.goodHashes = [...range.goods];
+    // A cross-tree job keeps the branch commit as its good one (the merge base is in crossTree).
+    if (!this.crossTree) this.job.goodHashes = [...range.goods];
     this.job.candidatesTotal = range.hashes.length;
     this.job.candidatesLeft = range.hashes.length;
   }
@@ -477,6 +549,7 @@ export class JobRun {
       crashLogKey: crash?.logKey ?? '',
       originalCrashTitle: crashOf(this.verdicts, this.job.badHash)?.title ?? '',
       releases: walked?.summary() ?? [],
+      crossTree: this.crossTree ? { ...this.crossTree } : undefined,
       revisionsTested: new Set(this.verdicts.map((v) => v.commit)).size,
       wallMs: now - this.job.createdMs,
       buildMs: this.verdicts.reduce((s, v) => s + (v.build?.durationMs ?? 0), 0),
@@ -543,6 +616,7 @@ export class JobRun {
 
   private purposeNow(): ProbePurpose {
     if (this.phase.kind === 'release-walk') return { kind: 'release' };
+    if (this.phase.kind === 'merge-base') return { kind: 'merge-base' };
     if (this.phase.kind === 'verifying') return { kind: 'verify', round: this.phase.round };
     return { kind: 'bisect' };
   }
@@ -573,6 +647,8 @@ export class JobRun {
         return undefined;
       case 'release-walk':
         return phase.walk.next([...inFlight, ...barred]);
+      case 'merge-base':
+        return phase.step === 'testing' && this.countedVerdicts(phase.mergeBase).length === 0 && free(phase.mergeBase) ? phase.mergeBase : undefined;
       case 'verifying':
         return [phase.culprit, ...phase.parents].find((c) => free(c) && !this.verificationOf(phase.round, c));
       case 'bisecting': {
@@ -612,6 +688,7 @@ export class JobRun {
   }
 
   private walkOf(): ReleaseWalk | undefined {
+    if (this.phase.kind === 'merge-base') return undefined;
     return this.phase.kind === 'release-walk' ? this.phase.walk : this.phase.walked;
   }
 
@@ -685,6 +762,12 @@ export class JobRun {
 function parentsIn(range: CandidateRange, commit: string): string[] {
   const at = range.hashes.indexOf(commit);
   return at >= 0 ? [...(range.parentHashes[at] ?? [])] : [];
+}
+
+/** Why a skipped verdict is a skip (its first line). */
+function toEngineVerdictReason(v: Verdict): string {
+  const e = toEngineVerdict(v);
+  return 'skipped' in e ? ((e.reason ?? 'skipped').trim().split('\n').slice(-1)[0] ?? 'skipped') : '';
 }
 
 function note(level: 'debug' | 'info' | 'warn', message: string, fields: Record<string, unknown>): Command {

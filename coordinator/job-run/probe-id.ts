@@ -1,19 +1,20 @@
 /**
- * Probe ids carry the phase they were issued in (`<job>-r-…` release walk, `-b-…` bisection,
+ * Probe ids carry the phase they were issued in (`<job>-r-…` release walk, `-m-…` a cross-tree job's merge base, `-b-…` bisection,
  * `-v<round>-…` verification), so a replay after a restart puts every verdict back in its phase.
  * The random part (64 bits from the executor) makes an id unguessable: it also names the logs
  * and the verdict subject. shared/job-log.ts reads the same format.
  */
-export type ProbePurpose = { kind: 'release' } | { kind: 'bisect' } | { kind: 'verify'; round: number };
+export type ProbePurpose = { kind: 'release' } | { kind: 'merge-base' } | { kind: 'bisect' } | { kind: 'verify'; round: number };
 
 export function probeId(jobId: string, purpose: ProbePurpose, nonce: string): string {
-  const tag = purpose.kind === 'release' ? 'r' : purpose.kind === 'bisect' ? 'b' : `v${purpose.round}`;
+  const tag = purpose.kind === 'release' ? 'r' : purpose.kind === 'merge-base' ? 'm' : purpose.kind === 'bisect' ? 'b' : `v${purpose.round}`;
   return `${jobId}-${tag}-${nonce}`;
 }
 
 export function purposeOf(id: string): ProbePurpose {
-  const m = /-(r|b|v(\d+))-[0-9a-z]+$/.exec(id);
+  const m = /-(r|m|b|v(\d+))-[0-9a-z]+$/.exec(id);
   if (m?.[1] === 'r') return { kind: 'release' };
+  if (m?.[1] === 'm') return { kind: 'merge-base' };
   if (m?.[2] !== undefined) return { kind: 'verify', round: Number(m[2]) };
   return { kind: 'bisect' };
 }

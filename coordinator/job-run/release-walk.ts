@@ -12,7 +12,8 @@ export interface ReleaseTag {
   commit: string;
 }
 
-export type WalkDecision = { kind: 'continue' } | { kind: 'good'; tag: ReleaseTag } | { kind: 'exhausted'; oldest: ReleaseTag | undefined };
+/** `oldestSkipped`: the oldest release could not be tested (the walk cannot tell where the bug came in). */
+export type WalkDecision = { kind: 'continue' } | { kind: 'good'; tag: ReleaseTag } | { kind: 'exhausted'; oldest: ReleaseTag | undefined; oldestSkipped: boolean };
 
 export class ReleaseWalk {
   private readonly results = new Map<string, WalkOutcome>();
@@ -34,7 +35,8 @@ export class ReleaseWalk {
       if (r === undefined) return { kind: 'continue' };
       if (r === 'clean') return { kind: 'good', tag: t };
     }
-    return { kind: 'exhausted', oldest: this.tags[this.tags.length - 1] };
+    const oldest = this.tags[this.tags.length - 1];
+    return { kind: 'exhausted', oldest, oldestSkipped: oldest !== undefined && this.results.get(oldest.commit) === 'skipped' };
   }
 
   summary(): Array<{ tag: string; commit: string; outcome: string }> {

@@ -93,6 +93,11 @@ export interface VerificationRow {
 
 export type Phase =
   | { kind: 'release-walk'; walk: ReleaseWalk; step: WalkStep }
+  /**
+   * A cross-tree fix job: the merge base of the branch commit and the upstream tip is tested first
+   * (`testing`); when it still crashes, the range above it is loaded (`loading-range`).
+   */
+  | { kind: 'merge-base'; mergeBase: string; step: 'testing' | 'loading-range' }
   /** `walked`: the release walk that found the good commit, if any (for the report). */
   | { kind: 'bisecting'; range: CandidateRange; engine: Bisection; walked: ReleaseWalk | undefined; roundsDone: number }
   | {

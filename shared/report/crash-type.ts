@@ -84,3 +84,15 @@ export function crashType(title: string): string {
   }
   return '';
 }
+
+/**
+ * Crashes that say nothing about the kernel under test (syzkaller's transient kinds): the test
+ * machine stopped answering or rebooted by itself, or the executor failed (SYZFAIL, SYZFATAL).
+ * The name of the kind, or undefined for a crash of the kernel.
+ */
+export function transientKind(title: string): 'lost-connection' | 'unexpected-reboot' | 'executor-failure' | undefined {
+  if (title.startsWith('lost connection to test machine')) return 'lost-connection';
+  if (title.startsWith('unexpected kernel reboot')) return 'unexpected-reboot';
+  if (/^SYZ(FAIL|FATAL)\b/.test(title)) return 'executor-failure';
+  return undefined;
+}

@@ -3,7 +3,7 @@
  * See parse.ts for the engine and oopses.ts for the table of oops formats.
  */
 export { parse, type ParseOptions } from './parse.js';
-export { crashType } from './crash-type.js';
+export { crashType, transientKind } from './crash-type.js';
 export { sanitizeTitle, MAX_TITLE_LENGTH } from './title.js';
 export { OOPSES } from './oopses.js';
 export type { CrashReport, Oops, OopsFormat, StackFormat } from './types.js';

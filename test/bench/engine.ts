@@ -1,5 +1,5 @@
 /**
- * The engine's benchmark: every target of issue 3, printed with its figure, PASS or FAIL; exits
+ * The engine's benchmark: every target of issues 3 and 15, printed with its figure, PASS or FAIL; exits
  * non-zero when one is missed. Run: npx tsx test/bench/engine.ts [--quick]
  *
  * Trial counts are chosen to keep the run to a few minutes on two busy cores: the issue's 500
@@ -9,6 +9,7 @@
  * smoke run; the figures are then noisier). --only linear|merge|flaky|speed runs one section.
  */
 import { performance } from 'node:perf_hooks';
+import { renderCalibration } from '../../cli/actions/calibration.js';
 import { simulate, type SimulateReport } from '../../cli/actions/simulate.js';
 import { Bisection } from '../../coordinator/engine/bisection.js';
 import { DagIndex } from '../../coordinator/engine/dag.js';
@@ -45,6 +46,13 @@ function line(label: string, r: SimulateReport): void {
   console.log(out);
 }
 
+/** The calibration buckets of a report, and whether every bucket is right at least as often as its lower edge says. */
+function calibration(label: string, r: SimulateReport): boolean {
+  console.log(`  ${label} calibration (engine ${r.tellEngine ? 'told Q, EPS' : 'learning Q, EPS'}):`);
+  for (const l of renderCalibration(r.calibration)) console.log(`  ${l}`);
+  return r.calibration.every((b) => b.share === null || b.share >= b.lo);
+}
+
 // 1. Clean verdicts on --linear 7562: max rounds <= ceil(log_{K+1} 7562).
 const linearTrials: Record<number, number> = { 1: 150, 3: 80, 7: 60, 15: 30, 31: 20 };
 if (run('linear')) section('clean verdicts, linear history of 7562 commits: max rounds vs ceil(log_{K+1} n)');
@@ -73,23 +81,32 @@ try {
 }
 }
 
-// 3. Flaky reproducer on 3500 commits vs syzkaller's rule.
+// 3. Flaky reproducer on 3500 commits vs syzkaller's rule. The engine is not told Q or EPS (a
+// real job does not know them): it learns them. The same trials with --tell-engine are printed
+// beside it.
 if (run('flaky')) {
-section('flaky reproducer, linear history of 3500 commits, EPS=0.02, R=10, vs syzkaller');
+section('flaky reproducer, linear history of 3500 commits, EPS=0.02, R=10, vs syzkaller; the engine learns Q and EPS');
 const flaky = { linear: 3500, falseCrash: 0.02, runs: 10, baseline: 'syzkaller' as const };
 const q3 = await simulate({ ...flaky, repro: 0.3, trials: scale(500), seed: 21, parallel: 1 });
-line('Q=0.3, K=1', q3);
-check('Q=0.3: accuracy >= 0.99', `${q3.summary.accuracy.toFixed(3)} over ${q3.summary.trials} trials (syzkaller ${q3.baseline!.summary.accuracy.toFixed(3)})`, q3.summary.accuracy >= 0.99);
-check('Q=0.3: mean runs <= syzkaller', `${q3.summary.meanRuns.toFixed(1)} vs ${q3.baseline!.summary.meanRuns.toFixed(1)}`, q3.summary.meanRuns <= q3.baseline!.summary.meanRuns);
+line('Q=0.3, K=1, learning Q', q3);
+const q3told = await simulate({ ...flaky, repro: 0.3, trials: scale(100), seed: 21, parallel: 1, tellEngine: true });
+line('Q=0.3, K=1, told Q (figures)', q3told);
+check('Q=0.3: accuracy >= 0.99 (learning Q)', `${q3.summary.accuracy.toFixed(3)} over ${q3.summary.trials} trials (syzkaller ${q3.baseline!.summary.accuracy.toFixed(3)}; told Q: ${q3told.summary.accuracy.toFixed(3)})`, q3.summary.accuracy >= 0.99);
+check('Q=0.3: mean runs <= syzkaller (same trials)', `${q3.summary.meanRuns.toFixed(1)} vs ${q3.baseline!.summary.meanRuns.toFixed(1)} (ratio ${q3.ratio!.runs.toFixed(2)}; told Q: ${q3told.summary.meanRuns.toFixed(1)})`, q3.summary.meanRuns <= q3.baseline!.summary.meanRuns);
+const cal3 = calibration('Q=0.3', q3);
+check('Q=0.3: calibrated (each confidence bucket right at least its lower edge)', q3.calibration.filter((b) => b.named > 0).map((b) => `[${b.lo},${b.hi}] ${b.right}/${b.named}`).join(', '), cal3);
 const q1Trials = scale(100);
-console.log(`  (Q=0.1 with ${q1Trials} trials: each takes ~60 probes)`);
+console.log(`  (Q=0.1 with ${q1Trials} trials: each takes ~100 probes)`);
 const q1 = await simulate({ ...flaky, repro: 0.1, trials: q1Trials, seed: 22, parallel: 1 });
-line('Q=0.1, K=1', q1);
-check('Q=0.1: accuracy >= 0.95', `${q1.summary.accuracy.toFixed(3)} over ${q1.summary.trials} trials`, q1.summary.accuracy >= 0.95);
+line('Q=0.1, K=1, learning Q', q1);
+check('Q=0.1: accuracy >= 0.95 (learning Q)', `${q1.summary.accuracy.toFixed(3)} over ${q1.summary.trials} trials (syzkaller ${q1.baseline!.summary.accuracy.toFixed(3)})`, q1.summary.accuracy >= 0.95);
+const cal1 = calibration('Q=0.1', q1);
+check('Q=0.1: calibrated', q1.calibration.filter((b) => b.named > 0).map((b) => `[${b.lo},${b.hi}] ${b.right}/${b.named}`).join(', '), cal1);
 const k8a = await simulate({ ...flaky, repro: 0.3, trials: scale(100), seed: 23, parallel: 8 });
 line('Q=0.3, K=8 (figures only)', k8a);
 const k8b = await simulate({ ...flaky, repro: 0.1, trials: scale(40), seed: 24, parallel: 8 });
 line('Q=0.1, K=8 (figures only)', k8b);
+calibration('K=8, Q=0.3 and Q=0.1', { ...k8a, calibration: k8a.calibration.map((b, i) => ({ ...b, named: b.named + k8b.calibration[i]!.named, right: b.right + k8b.calibration[i]!.right, share: b.named + k8b.calibration[i]!.named > 0 ? (b.right + k8b.calibration[i]!.right) / (b.named + k8b.calibration[i]!.named) : null })) });
 }
 
 // 4. Speed on 100,000 commits with merges.

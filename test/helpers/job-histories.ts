@@ -9,6 +9,7 @@ import { linearShape, mergeHeavyShape, type Shape } from '../../coordinator/engi
 import { hash32, prng } from '../../coordinator/engine/prng.js';
 import { MemoryRepo } from '../../coordinator/repo-memory.js';
 import type { ReleaseTag } from '../../coordinator/job-run/index.js';
+import { titleMatchesPolicy } from '../../agent/classify.js';
 import { BuildFacts, RunOutcome, RunResult, Verdict, type Probe } from '../../shared/proto.js';
 
 export interface HistorySpec {
@@ -20,6 +21,8 @@ export interface HistorySpec {
   tagEvery?: number;
   /** Length of a side branch forked from the middle of the mainline and never merged. */
   sideBranch?: number;
+  /** [a, b]: node b gets node a's subject (two commits with one title). */
+  sameSubject?: [number, number];
 }
 
 export interface GeneratedHistory {
@@ -61,7 +64,10 @@ export function generateHistory(spec: HistorySpec): GeneratedHistory {
     for (let k = 0; k * spec.tagEvery < mainline.length - 1; k++) tags.push({ tag: `v1.${k}`, commit: hashes[mainline[k * spec.tagEvery]!]! });
   }
   const repo = new MemoryRepo({
-    commits: parents.map((ps, i) => ({ hash: hashes[i]!, parents: ps.map((p) => hashes[p]!), subject: `commit ${i}${ps.length > 1 ? ' (merge)' : ''}`, authorEmail: `dev${i % 7}@example.org` })),
+    commits: parents.map((ps, i) => {
+      const n = spec.sameSubject?.[1] === i ? spec.sameSubject[0] : i;
+      return { hash: hashes[i]!, parents: ps.map((p) => hashes[p]!), subject: `commit ${n}${ps.length > 1 ? ' (merge)' : ''}`, authorEmail: `dev${i % 7}@example.org` };
+    }),
     branches: { main: hashes[tip]!, ...(side.length ? { side: hashes[side[side.length - 1]!]! } : {}) },
     tags,
   });
@@ -76,17 +82,7 @@ export function generateHistory(spec: HistorySpec): GeneratedHistory {
     mainline,
     tags,
     side: side.map((i) => hashes[i]!),
-    descendantsOf(node: number): Set<number> {
-      const out = new Set<number>();
-      const stack = [node];
-      while (stack.length) {
-        const x = stack.pop()!;
-        if (out.has(x)) continue;
-        out.add(x);
-        stack.push(...children[x]!);
-      }
-      return out;
-    },
+    descendantsOf: (node: number) => descendantsIn(children, node),
   };
 }
 
@@ -110,6 +106,16 @@ export interface OracleSpec {
   abortOn?: number;
   /** Verification probes of this round never crash (a reproducer that let the verification down). */
   cleanVerifyRound?: number;
+  /** On these nodes only 4 runs in 10 complete (and pass), the others skip: no evidence. */
+  partial?: readonly number[];
+  /** On this agent only 4 runs in 10 complete (and pass), the others skip. */
+  partialHost?: string;
+  /** Every n-th run (counted over the whole job) is a crash that says nothing of the kernel. */
+  unrelated?: { every: number; title: string };
+  /** The title of the planted crash (default "BUG: planted regression"). */
+  crashTitle?: string;
+  /** Also crash on this node and its descendants (a bug brought by a side branch). */
+  branchBug?: number;
   seed?: number;
 }
 
@@ -124,7 +130,10 @@ export class Oracle {
     this.rand = prng(o.seed ?? 7);
     const desc = o.planted === undefined ? new Set<number>() : h.descendantsOf(o.planted);
     this.affected = new Set(o.mode === 'fix' ? h.hashes.map((_, i) => i).filter((i) => !desc.has(i)) : desc);
+    if (o.branchBug !== undefined) for (const i of h.descendantsOf(o.branchBug)) this.affected.add(i);
   }
+
+  private runsSoFar = 0;
 
   crashes(commit: string): boolean {
     return this.affected.has(this.h.index.get(commit) ?? -1);
@@ -140,13 +149,39 @@ export class Oracle {
     if (o.unbuildable?.includes(node)) return Verdict.fromPartial({ ...base, build: BuildFacts.fromPartial({ ok: false, error: 'error: x.c:1: expected ;', durationMs: 5 }) });
     const runs: RunResult[] = [];
     const letDown = o.cleanVerifyRound !== undefined && probe.id.includes(`-v${o.cleanVerifyRound}-`);
+    const partial = o.partial?.includes(node) || o.partialHost === agentId;
     for (let index = 0; index < probe.runs; index++) {
+      this.runsSoFar++;
+      if (partial) {
+        if (index < Math.floor(probe.runs * 0.4)) runs.push(RunResult.fromPartial({ index, outcome: RunOutcome.RUN_OUTCOME_OK, durationMs: 3 }));
+        else runs.push(RunResult.fromPartial({ index, outcome: RunOutcome.RUN_OUTCOME_SKIP, title: 'test exited 125 (skip)' }));
+        continue;
+      }
+      if (o.unrelated && this.runsSoFar % o.unrelated.every === 0) {
+        const title = o.unrelated.title;
+        runs.push(RunResult.fromPartial({ index, outcome: RunOutcome.RUN_OUTCOME_CRASH, title, matches: titleMatchesPolicy(probe.policy, title), logKey: `${probe.id}/run-${index}`, durationMs: 3 }));
+        continue;
+      }
       if (o.infraHost === agentId) runs.push(RunResult.fromPartial({ index, outcome: RunOutcome.RUN_OUTCOME_INFRA, title: 'qemu failed to start' }));
       else if (o.unbootable?.includes(node) || o.deadHost === agentId) runs.push(RunResult.fromPartial({ index, outcome: RunOutcome.RUN_OUTCOME_SKIP, title: 'could not boot: no-output', bootFailed: true }));
       else if (!letDown && this.rand() < (this.affected.has(node) ? (o.repro ?? 1) : (o.falseCrash ?? 0))) {
-        runs.push(RunResult.fromPartial({ index, outcome: RunOutcome.RUN_OUTCOME_CRASH, title: 'BUG: planted regression', matches: true, logKey: `${probe.id}/run-${index}`, durationMs: 3 }));
+        const title = o.crashTitle ?? 'BUG: planted regression';
+        runs.push(RunResult.fromPartial({ index, outcome: RunOutcome.RUN_OUTCOME_CRASH, title, matches: titleMatchesPolicy(probe.policy, title), logKey: `${probe.id}/run-${index}`, durationMs: 3 }));
       } else runs.push(RunResult.fromPartial({ index, outcome: RunOutcome.RUN_OUTCOME_OK, durationMs: 3 }));
     }
     return Verdict.fromPartial({ ...base, build: BuildFacts.fromPartial({ ok: true, artifactHash: artifactOf(node), durationMs: 5 }), runs });
   }
+}
+
+/** `node` and every node below it, given each node's children. */
+export function descendantsIn(children: readonly (readonly number[])[], node: number): Set<number> {
+  const out = new Set<number>();
+  const stack = [node];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (out.has(x)) continue;
+    out.add(x);
+    stack.push(...children[x]!);
+  }
+  return out;
 }

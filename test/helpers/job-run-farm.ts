@@ -39,6 +39,9 @@ export interface Script {
 export interface JobOptions {
   goods?: string[];
   bad?: string;
+  badTitle?: string;
+  goodTitles?: string[];
+  crossTree?: boolean;
   mode?: 'cause' | 'fix';
   policy?: Partial<Policy>;
 }
@@ -71,6 +74,9 @@ export function jobOf(h: GeneratedHistory, o: JobOptions): Job {
     repo: 'memory://history',
     bad: o.bad ?? 'main',
     goods: o.goods ?? [h.root],
+    badTitle: o.badTitle ?? '',
+    goodTitles: o.goodTitles ?? [],
+    crossTree: o.crossTree ?? false,
     mode: o.mode === 'fix' ? Mode.MODE_FIX : Mode.MODE_CAUSE,
     recipe: Recipe.fromPartial({ kind: 'script' }),
     policy: Policy.fromPartial({ confidenceTarget: 0.99, ...o.policy }),

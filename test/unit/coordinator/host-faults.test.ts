@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { classifyVerdict, HostFaults } from '../../../coordinator/host-faults.js';
 import { BuildFacts, RunOutcome, RunResult, Verdict } from '../../../shared/proto.js';
 
-type RunKind = 'ok' | 'crash' | 'skip' | 'noboot' | 'infra';
+type RunKind = 'ok' | 'crash' | 'skip' | 'noboot' | 'infra' | 'lost';
 
 function verdict(id: string, commit: string, agentId: string, runs: RunKind[], build = true): Verdict {
   return Verdict.fromPartial({
@@ -20,8 +20,8 @@ function verdict(id: string, commit: string, agentId: string, runs: RunKind[], b
     runs: runs.map((k, index) =>
       RunResult.fromPartial({
         index,
-        outcome: { ok: RunOutcome.RUN_OUTCOME_OK, crash: RunOutcome.RUN_OUTCOME_CRASH, skip: RunOutcome.RUN_OUTCOME_SKIP, noboot: RunOutcome.RUN_OUTCOME_SKIP, infra: RunOutcome.RUN_OUTCOME_INFRA }[k],
-        title: k === 'noboot' ? 'could not boot: no-output' : k === 'infra' ? 'qemu failed to start' : k === 'crash' ? 'BUG: x' : '',
+        outcome: { ok: RunOutcome.RUN_OUTCOME_OK, crash: RunOutcome.RUN_OUTCOME_CRASH, skip: RunOutcome.RUN_OUTCOME_SKIP, noboot: RunOutcome.RUN_OUTCOME_SKIP, infra: RunOutcome.RUN_OUTCOME_INFRA, lost: RunOutcome.RUN_OUTCOME_CRASH }[k],
+        title: k === 'noboot' ? 'could not boot: no-output' : k === 'infra' ? 'qemu failed to start' : k === 'crash' ? 'BUG: x' : k === 'lost' ? 'lost connection to test machine' : '',
         matches: k === 'crash',
         bootFailed: k === 'noboot',
       }),
@@ -38,7 +38,12 @@ describe('classifyVerdict', () => {
     ['one run of two booted', verdict('1', 'c', 'a', ['noboot', 'ok']), 'evidence'],
     ['more than half infra', verdict('1', 'c', 'a', ['infra', 'infra', 'ok']), 'infra'],
     ['half infra is not more than half', verdict('1', 'c', 'a', ['infra', 'ok']), 'evidence'],
-    ['an ordinary skip (test said 125)', verdict('1', 'c', 'a', ['skip']), 'evidence'],
+    // Fewer than half the runs completed: no evidence (syzkaller's rule), whatever passed.
+    ['an ordinary skip (test said 125)', verdict('1', 'c', 'a', ['skip']), 'incomplete'],
+    ['4 ok runs and 6 skipped', verdict('1', 'c', 'a', ['ok', 'ok', 'ok', 'ok', 'skip', 'skip', 'skip', 'skip', 'skip', 'skip']), 'incomplete'],
+    ['half the runs completed is enough', verdict('1', 'c', 'a', ['ok', 'ok', 'skip', 'skip']), 'evidence'],
+    ['lost connections that do not count are not completed runs', verdict('1', 'c', 'a', ['lost', 'lost', 'ok']), 'incomplete'],
+    ['skips and infra together', verdict('1', 'c', 'a', ['ok', 'infra', 'skip']), 'incomplete'],
     ['infra and no boot', verdict('1', 'c', 'a', ['infra', 'noboot', 'noboot']), 'boot-failure'],
   ];
   for (const [name, v, kind] of rows) it(name, () => assert.equal(classifyVerdict(v).kind, kind));
@@ -106,6 +111,22 @@ const rows: Row[] = [
     unhealthy: [],
     infraAgents: [],
   },
+  {
+    name: 'too few runs completed: tested once more on another agent, then one skip',
+    able: 2,
+    history: [verdict('1', 'c1', 'a', ['ok', 'skip', 'skip']), verdict('2', 'c1', 'b', ['skip', 'skip', 'ok'])],
+    counted: ['2'],
+    unhealthy: [],
+    allows: [['c1', 'a', false], ['c1', 'b', true]],
+  },
+  {
+    name: 'too few runs completed on one agent, all on the other: the other counts, nobody is at fault',
+    able: 2,
+    history: [verdict('1', 'c1', 'a', ['ok', 'skip', 'skip']), verdict('2', 'c1', 'b', ['ok', 'ok', 'crash'])],
+    counted: ['2'],
+    unhealthy: [],
+  },
+  { name: 'too few runs completed on a farm of one agent: a skip at once', able: 1, history: [verdict('1', 'c1', 'a', ['skip'])], counted: ['1'], unhealthy: [] },
   {
     name: 'a failed build counts on one agent (the commit\'s)',
     able: 2,

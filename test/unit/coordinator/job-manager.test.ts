@@ -134,6 +134,8 @@ describe('JobManager: the executor around JobRun', () => {
       resolve: (r, f) => h.repo.resolve(r, f),
       releaseTags: (b, o) => h.repo.releaseTags(b, o),
       culpritFacts: (c, v) => h.repo.culpritFacts(c, v),
+      findByTitle: (t, f) => h.repo.findByTitle(t, f),
+      mergeBase: (a, b) => h.repo.mergeBase(a, b),
       loadRange: (b, g, o) => new Promise<CandidateRange>((resolve, reject) => (release = () => void h.repo.loadRange(b, g, o).then(resolve, reject))),
     };
     const { jobs, assigned } = setup(h, { slots: 1, repo: slowRepo });

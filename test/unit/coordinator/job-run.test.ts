@@ -25,12 +25,16 @@ interface Row {
   history: HistorySpec;
   /** `planted` may be given as a function of the history (a node on a topic branch...). */
   oracle: Omit<OracleSpec, 'planted'> & { planted?: number | ((h: GeneratedHistory) => number) };
+  /** Oracle fields that depend on the history (nodes picked from it), merged over `oracle`. */
+  oracleFor?: (h: GeneratedHistory) => Partial<OracleSpec>;
   job?: (h: GeneratedHistory) => JobOptions;
   farm?: FarmSpec;
   script?: Script;
   expect: Expect;
   /** Probes the job may dispatch in all (bad commit, release tags, bisection, verification). */
   maxProbes: number;
+  /** More to check on the outcome (result fields, the probes of one commit...). */
+  check?: (h: GeneratedHistory, r: FarmOutcome) => void;
 }
 
 const L40: HistorySpec = { shape: 'linear', commits: 40 };
@@ -47,6 +51,15 @@ const topic = (n: number) => (h: GeneratedHistory) => h.hashes.map((_, i) => i).
 const merge = (n: number) => (h: GeneratedHistory) => h.mainline.filter((i) => h.repo.history.commits[i]!.parents.length > 1)[n]!;
 const noGood = () => ({ goods: [] });
 const two: FarmSpec = { agents: 2, slots: 2 };
+/** Dispatched probes of a node. */
+const probesOf = (h: GeneratedHistory, r: FarmOutcome, node: number) => r.commands.filter((c) => c.type === 'dispatch' && c.probe.commit === h.hashes[node]).length;
+const LOST = 'lost connection to test machine';
+const untestable = (role: string, node: (h: GeneratedHistory) => number, tag = '') => (h: GeneratedHistory, r: FarmOutcome) => {
+  const u = r.job?.result?.untestable;
+  assert.ok(u, 'the result says which end could not be tested');
+  assert.deepEqual({ commit: u.commit, role: u.role, tag: u.tag }, { commit: h.hashes[node(h)], role, tag });
+  assert.ok(u.reason.length > 0 && u.probeIds.length > 0, JSON.stringify(u));
+};
 
 const rows: Row[] = [
   // ---- cause jobs with a good commit ----
@@ -130,6 +143,195 @@ const rows: Row[] = [
   { name: 'cancelled probes answer late', history: M120, oracle: { planted: topic(40) }, script: { late: true }, expect: { state: 'succeeded', culprit: 'planted' }, maxProbes: 45 },
   { name: 'a forged verdict is ignored', history: L40, oracle: { planted: 5 }, script: { forged: true }, expect: { state: 'succeeded', culprit: 'planted' }, maxProbes: 20 },
   { name: 'verdicts in random order', history: M300, oracle: { planted: main(40) }, farm: { agents: 3, slots: 2 }, script: { order: 'random', seed: 11 }, expect: { state: 'succeeded', culprit: 'planted' }, maxProbes: 60 },
+  // ---- runs that did not complete (fewer than half: no evidence, once more elsewhere, then a skip) ----
+  {
+    name: 'partial: 4 clean runs of 10 do not make the culprit clean',
+    history: L40,
+    oracle: { planted: 20, partial: [20] },
+    job: (h) => ({ goods: [h.root], policy: { runsPerProbe: 10 } }),
+    expect: { state: 'inconclusive', reason: /skipped|could not be tested/, suspectsInclude: 'planted' },
+    maxProbes: 30,
+    check: (h, r) => assert.equal(probesOf(h, r, 20), 2, 'the partial probe ran once more on another agent'),
+  },
+  {
+    name: 'partial: an agent where most runs skip is no evidence; the other agent decides',
+    history: M120,
+    oracle: { planted: main(30), partialHost: 'a2' },
+    job: (h) => ({ goods: [h.root], policy: { runsPerProbe: 10 } }),
+    expect: { state: 'succeeded', culprit: 'planted' },
+    maxProbes: 90,
+    check: (_h, r) => assert.ok(r.run!.state().discounted.length > 0, 'the partial verdicts did not count'),
+  },
+  {
+    name: 'partial: the bad commit completes too few runs on both agents',
+    history: L40,
+    oracle: { planted: 20, partial: [39] },
+    job: (h) => ({ goods: [h.root], policy: { runsPerProbe: 10 } }),
+    expect: { state: 'failed', reason: /the bad commit \w+ cannot be tested \(agents a\d, a\d, step: test: only 4 of 10 runs completed/ },
+    maxProbes: 10,
+    check: untestable('bad', (h) => h.index.get(h.tip)!),
+  },
+  {
+    name: 'partial: verdicts in random order with restarts',
+    history: L40,
+    oracle: { planted: 25, partial: [12, 30] },
+    job: (h) => ({ goods: [h.root], policy: { runsPerProbe: 10 } }),
+    script: { order: 'random', seed: 5, restartAfter: [2, 4, 6, 8] },
+    expect: { state: 'succeeded', culprit: 'planted' },
+    maxProbes: 30,
+  },
+  // ---- crashes that say nothing about the kernel do not count by default ----
+  {
+    name: 'unrelated: fix, one run in three loses its connection: not "the tip still crashes"',
+    history: L40,
+    oracle: { planted: 22, mode: 'fix', unrelated: { every: 3, title: LOST } },
+    job: (h) => ({ goods: [h.root], mode: 'fix', policy: { runsPerProbe: 3 } }),
+    expect: { state: 'succeeded', culprit: 'planted' },
+    maxProbes: 25,
+  },
+  {
+    name: 'unrelated: cause, executor failures on clean commits do not make them bad',
+    history: L200,
+    oracle: { planted: 133, unrelated: { every: 2, title: 'SYZFATAL: executor failed 11 times' } },
+    job: (h) => ({ goods: [h.root], policy: { runsPerProbe: 4 } }),
+    expect: { state: 'succeeded', culprit: 'planted' },
+    maxProbes: 40,
+  },
+  {
+    name: 'unrelated: the original crash is a lost connection: it counts',
+    history: L40,
+    oracle: { planted: 20, crashTitle: LOST },
+    job: (h) => ({ goods: [h.root], policy: { originalTitles: [LOST] } }),
+    expect: { state: 'succeeded', culprit: 'planted' },
+    maxProbes: 20,
+  },
+  {
+    name: 'unrelated: a bug seen only as lost connections, not named the original crash, is not seen',
+    history: L40,
+    oracle: { planted: 20, crashTitle: LOST },
+    expect: { state: 'failed', reason: /the bad commit \w+ cannot be tested \(agents a\d, a\d, step: test: lost connection to test machine\)/ },
+    maxProbes: 10,
+  },
+  // ---- untestable ends ----
+  {
+    name: 'untestable: the oldest release cannot be built: an error, not "already had the bug"',
+    history: L60T,
+    oracle: { planted: 0, unbuildable: [0] },
+    job: noGood,
+    expect: { state: 'failed', reason: /the oldest release v1\.0 \(\w+\) could not be tested \(error: x\.c:1: expected ;\).*logs: multisect logs j1 --probe j1-r-/ },
+    maxProbes: 10,
+    check: untestable('release', () => 0, 'v1.0'),
+  },
+  {
+    name: 'untestable: the oldest allowed release boots on no agent',
+    history: M120,
+    oracle: { planted: main(3) },
+    oracleFor: (h) => ({ unbootable: [h.mainline[20]!] }),
+    job: () => ({ goods: [], policy: { oldestRelease: 'v1.2' } }),
+    expect: { state: 'failed', reason: /the oldest release v1\.2 \(\w+\) could not be tested \(could not boot: no-output\)/ },
+    maxProbes: 10,
+    check: untestable('release', (h) => h.mainline[20]!, 'v1.2'),
+  },
+  {
+    name: 'untestable: fix, the tip cannot be built: ends at once',
+    history: L40,
+    oracle: { planted: 22, mode: 'fix', unbuildable: [39] },
+    job: (h) => ({ goods: [h.root], mode: 'fix' }),
+    expect: { state: 'failed', reason: /the tip \w+ cannot be tested: it cannot be built \(agent a\d, step: build: error: x\.c:1/ },
+    maxProbes: 4,
+    check: untestable('tip', (h) => h.index.get(h.tip)!),
+  },
+  {
+    name: 'untestable: fix, the tip boots on no agent: ends at once',
+    history: M120,
+    oracle: { planted: main(18), mode: 'fix', unbootable: [119] },
+    job: (h) => ({ goods: [h.root], mode: 'fix' }),
+    expect: { state: 'failed', reason: /the tip \w+ cannot be tested \(agents a\d, a\d, step: boot/ },
+    maxProbes: 10,
+    check: untestable('tip', (h) => h.index.get(h.tip)!),
+  },
+  // ---- commits rewritten since the report: found by their title ----
+  {
+    name: 'rewritten: the bad commit is found by its title',
+    history: L40,
+    oracle: { planted: 20 },
+    job: (h) => ({ goods: [h.root], bad: 'f'.repeat(40), badTitle: 'commit 39' }),
+    expect: { state: 'succeeded', culprit: 'planted' },
+    maxProbes: 22,
+    check: (h, r) => {
+      assert.equal(r.job!.badHash, h.tip);
+      assert.match(r.job!.refNotes.join('\n'), /bad "f{40}" is not in the repository \(rewritten since\?\): found by its title "commit 39" as \w{12}/);
+    },
+  },
+  {
+    name: 'rewritten: a good commit is found by its title, with restarts',
+    history: M120,
+    oracle: { planted: main(30) },
+    job: () => ({ goods: ['0123456789abcdef0123456789abcdef01234567'], goodTitles: ['commit 0'] }),
+    script: { restartAfter: [1, 3, 6] },
+    expect: { state: 'succeeded', culprit: 'planted' },
+    maxProbes: 45,
+    check: (h, r) => {
+      assert.deepEqual(r.job!.goodHashes, [h.root]);
+      assert.equal(r.job!.refNotes.length, 1, 'noted once, not again at each restart');
+    },
+  },
+  { name: 'rewritten: an ambiguous title is refused', history: { ...L40, sameSubject: [5, 20] }, oracle: { planted: 20 }, job: (h) => ({ goods: [h.root], bad: 'f'.repeat(40), badTitle: 'commit 5' }), expect: { error: /bad_title: the title "commit 5" names 2 commits \(\w{12}, \w{12}\)/ }, maxProbes: 0 },
+  { name: 'rewritten: a title no commit has is refused', history: L40, oracle: { planted: 20 }, job: (h) => ({ goods: [h.root], bad: 'f'.repeat(40), badTitle: 'nope' }), expect: { error: /no commit titled "nope"/ }, maxProbes: 0 },
+  { name: 'rewritten: an unknown ref without a title says to name it', history: L40, oracle: { planted: 20 }, job: (h) => ({ goods: [h.root], bad: 'f'.repeat(40) }), expect: { error: /unknown revision "f{40}"/ }, maxProbes: 0, check: (_h, r) => assert.match((r.error as { hint?: string }).hint ?? '', /--bad-title/) },
+  { name: 'rewritten: a known ref wins over its title', history: L40, oracle: { planted: 20 }, job: (h) => ({ goods: [h.root], badTitle: 'commit 30' }), expect: { state: 'succeeded', culprit: 'planted' }, maxProbes: 22, check: (h, r) => assert.equal(r.job!.badHash, h.tip) },
+  // ---- cross-tree fix jobs: a bug seen on a branch, is it fixed upstream? ----
+  {
+    name: 'cross-tree: the merge base still crashes: the upstream fix is found',
+    history: L60T,
+    oracle: { planted: 45, mode: 'fix' },
+    job: (h) => ({ goods: [h.side[4]!], mode: 'fix', crossTree: true }),
+    expect: { state: 'succeeded', culprit: 'planted' },
+    maxProbes: 25,
+    check: (h, r) => {
+      assert.deepEqual(r.job!.result!.crossTree, { mergeBase: h.hashes[30], outcome: 'crashed' });
+      assert.deepEqual(r.job!.goodHashes, [h.side[4]], 'the branch commit stays the good commit');
+    },
+  },
+  {
+    name: 'cross-tree: the merge base does not crash: the bug came with the branch',
+    history: L60T,
+    oracle: { planted: 10, mode: 'fix' },
+    oracleFor: (h) => ({ branchBug: h.index.get(h.side[0]!)! }),
+    job: (h) => ({ goods: [h.side[4]!], mode: 'fix', crossTree: true }),
+    expect: { state: 'not-in-range', reason: /merge base \w+ of the branch commit and the upstream tip does not crash: the bug came with the branch: no upstream fix to find/ },
+    maxProbes: 6,
+    check: (h, r) => assert.deepEqual(r.job!.result!.crossTree, { mergeBase: h.hashes[30], outcome: 'clean' }),
+  },
+  {
+    name: 'cross-tree: the merge base cannot be built',
+    history: L60T,
+    oracle: { planted: 45, mode: 'fix', unbuildable: [30] },
+    job: (h) => ({ goods: [h.side[4]!], mode: 'fix', crossTree: true }),
+    expect: { state: 'failed', reason: /the merge base \w+ of the branch commit and the upstream tip could not be tested \(error: x\.c:1: expected ;\)/ },
+    maxProbes: 6,
+    check: untestable('merge-base', () => 30),
+  },
+  {
+    name: 'cross-tree: restarts before and after the merge base',
+    history: L60T,
+    oracle: { planted: 50, mode: 'fix' },
+    job: (h) => ({ goods: [h.side[2]!], mode: 'fix', crossTree: true }),
+    script: { restartAfter: [1, 2, 3, 5, 8] },
+    expect: { state: 'succeeded', culprit: 'planted' },
+    maxProbes: 25,
+    check: (h, r) => assert.deepEqual(r.job!.result!.crossTree, { mergeBase: h.hashes[30], outcome: 'crashed' }),
+  },
+  {
+    name: 'cross-tree: a good commit upstream after all is an ordinary fix job',
+    history: L60T,
+    oracle: { planted: 45, mode: 'fix' },
+    job: (h) => ({ goods: [h.hashes[20]!], mode: 'fix', crossTree: true }),
+    expect: { state: 'succeeded', culprit: 'planted' },
+    maxProbes: 25,
+    check: (_h, r) => assert.equal(r.job!.result!.crossTree, undefined),
+  },
+  { name: 'cross-tree: without --cross-tree a branch commit is refused', history: L60T, oracle: { planted: 45, mode: 'fix' }, job: (h) => ({ goods: [h.side[4]!], mode: 'fix' }), expect: { error: /not an ancestor of bad/ }, maxProbes: 0 },
   // ---- restarts ----
   { name: 'restarts while bisecting', history: M120, oracle: { planted: topic(40) }, script: { restartAfter: [2, 5, 9] }, expect: { state: 'succeeded', culprit: 'planted' }, maxProbes: 45 },
   {
@@ -187,12 +389,13 @@ describe('JobRun: jobs from start to end, on generated histories', () => {
     it(row.name, async () => {
       const h = generateHistory(row.history);
       const planted = typeof row.oracle.planted === 'function' ? row.oracle.planted(h) : row.oracle.planted;
-      const oracle = new Oracle(h, { ...row.oracle, planted });
+      const oracle = new Oracle(h, { ...row.oracle, planted, ...row.oracleFor?.(h) });
       const r = await runFarm(h, oracle, row.job?.(h) ?? { goods: [h.root] }, row.farm ?? two, row.script ?? {});
       check(row, h, planted, r);
       assert.ok(r.probes <= row.maxProbes, `${r.probes} probes, at most ${row.maxProbes} expected`);
       for (const [i, s] of r.restarts.entries()) assert.deepEqual(s.replayed, s.live, `restart ${i + 1}: the replay gives the same state`);
       if (row.script?.restartAfter) assert.ok(r.restarts.length > 0, 'the job restarted');
+      row.check?.(h, r);
     });
   }
 });
