@@ -17,6 +17,7 @@ import { env } from './env.js';
 import {
   type AgentInfo,
   type GetLogResponse,
+  type Posterior,
   type Job,
   type JobEvent,
   type JobSpec,
@@ -142,6 +143,11 @@ export class OperatorClient {
   async agents(): Promise<AgentInfo[]> {
     return ((await this.call(this.client.listAgents as never, {})) as { agents: AgentInfo[] }).agents;
   }
+  /** The engine's posterior over the job's range (empty before the range and after the end). */
+  getPosterior(jobId: string): Promise<Posterior> {
+    return this.call(this.client.getPosterior as never, { jobId });
+  }
+
   getLog(jobId: string, probeId = '', key = ''): Promise<GetLogResponse> {
     return this.call(this.client.getLog as never, { jobId, probeId, key });
   }

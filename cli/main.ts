@@ -10,6 +10,7 @@ import { registerFarm } from './commands/farm.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerLab } from './commands/lab.js';
 import { registerNatsAuth } from './commands/nats-auth.js';
+import { registerDashboard } from './commands/dashboard.js';
 
 export function buildProgram(): Command {
   const program = new Command('multisect')
@@ -29,6 +30,7 @@ Example:
   registerReport(program);
   registerLab(program);
   registerNatsAuth(program);
+  registerDashboard(program);
   return program;
 }
 

@@ -150,6 +150,13 @@ export class JobManager {
     return rec.job;
   }
 
+  /** The running job's posterior over its range (empty when it has none); JobNotFoundError for an unknown job. */
+  async posterior(jobId: string): Promise<{ commits: string[]; mass: number[] }> {
+    const h = this.running.get(jobId);
+    if (!h) await this.get(jobId);
+    return h?.run.posterior() ?? { commits: [], mass: [] };
+  }
+
   async list(activeOnly: boolean): Promise<Job[]> {
     const jobs = (await this.deps.jobStore.list()).map((r) => this.running.get(r.job.id)?.run.snapshot(Date.now()) ?? r.job);
     return jobs.filter((j) => !activeOnly || !FINAL_STATES.has(j.state)).sort((a, b) => a.createdMs - b.createdMs);

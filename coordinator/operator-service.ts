@@ -10,6 +10,7 @@ import {
   JobEvent,
   ListAgentsResponse,
   ListJobsResponse,
+  Posterior,
   SubmitJobResponse,
   type OperatorServiceServer,
 } from '../shared/proto.js';
@@ -42,6 +43,7 @@ export function operatorService(deps: OperatorServiceDeps): OperatorServiceServe
     // A listing leaves the job files' content out (names, sizes and hashes stay): up to 4 MiB a job.
     listJobs: unary(logger, async (req) => ListJobsResponse.fromPartial({ jobs: (await jobs.list(req.activeOnly)).map(withoutFileContents) })),
     cancelJob: unary(logger, (req) => jobs.cancel(checkJobId(req.jobId), req.reason)),
+    getPosterior: unary(logger, async (req) => Posterior.fromPartial({ jobId: req.jobId, ...(await jobs.posterior(checkJobId(req.jobId))) })),
     listAgents: unary(logger, () => ListAgentsResponse.fromPartial({ agents: deps.registry.all().map((a) => deps.registry.toInfo(a)) })),
     getLog: unary(logger, async (req) => {
       checkJobId(req.jobId);

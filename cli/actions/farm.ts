@@ -16,6 +16,7 @@ import { OperatorClient } from '../client.js';
 import { extraRecipes } from './recipes.js';
 import { selfCommand, spawnManaged, startLocalNats, type ManagedProcess } from '../local-processes.js';
 import { FarmPidFile } from '../farm-pids.js';
+import { startDashboard, type Dashboard } from '../dashboard/start.js';
 
 export function defaultStateDir(): string {
   const base = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
@@ -121,6 +122,8 @@ export interface UpOptions {
   accelProbeKernel?: string;
   /** Called with progress lines ("nats-server on ...", "agent-1 ready"). */
   onLine?: (line: string) => void;
+  /** Also serve the dashboard (in this process) on this address. Default: none. */
+  dashboard?: { listen: string; logger: Logger };
 }
 
 export interface LocalFarm {
@@ -128,6 +131,8 @@ export interface LocalFarm {
   nats: string;
   stateDir: string;
   processes: ManagedProcess[];
+  /** The dashboard's URL, when one was asked for and could start. */
+  dashboardUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -152,7 +157,9 @@ export async function startLocalFarm(o: UpOptions): Promise<LocalFarm> {
     pids.add(p.name, p.child.pid);
     return p;
   };
+  let dashboard: Dashboard | undefined;
   const stop = async () => {
+    await dashboard?.close();
     // Agents first (they hand back work), then the coordinator, then NATS.
     await Promise.all(processes.filter((p) => p.name.startsWith('agent')).map((p) => p.stop()));
     await Promise.all(processes.filter((p) => p.name === 'coordinator').map((p) => p.stop()));
@@ -187,7 +194,15 @@ export async function startLocalFarm(o: UpOptions): Promise<LocalFarm> {
     }
     client.close();
     say(`${o.agents} agents with ${o.slots} slot(s) each connected (logs in ${logDir})`);
-    return { coordinator: o.listen, nats, stateDir, processes, stop };
+    if (o.dashboard) {
+      // The farm is what matters: a dashboard that cannot start (its port taken) is only a warning.
+      try {
+        dashboard = await startDashboard({ coordinator: o.listen, listen: o.dashboard.listen, security: { kind: 'insecure' }, logger: o.dashboard.logger });
+      } catch (err) {
+        say(`dashboard not started: ${(err as Error).message} (pass --dashboard HOST:PORT, or run \`multisect dashboard\` later)`);
+      }
+    }
+    return { coordinator: o.listen, nats, stateDir, processes, dashboardUrl: dashboard?.url, stop };
   } catch (err) {
     await stop();
     throw err;

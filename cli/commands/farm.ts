@@ -10,6 +10,7 @@ import { collect, runCommand } from '../run.js';
 import { Backoff } from '../../shared/backoff.js';
 import type { Coordinator } from '../../coordinator/coordinator.js';
 import { parentGone } from '../local-processes.js';
+import { DEFAULT_DASHBOARD_LISTEN } from '../dashboard/start.js';
 
 /**
  * A coordinator or agent started by `multisect up`: resolves when that process is gone (the
@@ -203,7 +204,9 @@ export function registerFarm(program: Command): void {
     .option('--lease <seconds>', 'lease of an assignment without heartbeat', '30')
     .option('--accel <mode>', "the agents' qemu accelerator: auto (proven at start-up), kvm or tcg", 'auto')
     .option('--accel-probe-kernel <image>', 'a kernel image the agents boot under KVM to prove it')
-    .addHelpText('after', '\nExample:\n  multisect up --agents 4 --slots 2\n  multisect bisect --repo . --bad HEAD --good v1.0 --test ./t.sh   # in another terminal')
+    .option('--dashboard <addr>', 'serve the web dashboard here (loopback)', DEFAULT_DASHBOARD_LISTEN)
+    .option('--no-dashboard', 'no web dashboard')
+    .addHelpText('after', '\nExample:\n  multisect up --agents 4 --slots 2          # the dashboard: http://127.0.0.1:7480/\n  multisect bisect --repo . --bad HEAD --good v1.0 --test ./t.sh   # in another terminal')
     .action(async (o) =>
       runCommand(false, async () => {
         const farm = await startLocalFarm({
@@ -216,8 +219,10 @@ export function registerFarm(program: Command): void {
           accel: o.accel,
           accelProbeKernel: o.accelProbeKernel,
           onLine: (l) => process.stderr.write(`${l}\n`),
+          dashboard: o.dashboard ? { listen: o.dashboard, logger: createLogger({ level: 'warn', base: { role: 'dashboard' } }) } : undefined,
         });
-        process.stdout.write(`local farm ready: coordinator ${farm.coordinator}, NATS ${farm.nats}; Ctrl-C stops it\n`);
+        const dashboard = farm.dashboardUrl ? `, dashboard ${farm.dashboardUrl}` : '';
+        process.stdout.write(`local farm ready: coordinator ${farm.coordinator}, NATS ${farm.nats}${dashboard}; Ctrl-C stops it\n`);
         await untilSignal(() => farm.stop());
       }),
     );

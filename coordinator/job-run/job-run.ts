@@ -692,6 +692,14 @@ export class JobRun {
     return this.phase.kind === 'release-walk' ? this.phase.walk : this.phase.walked;
   }
 
+  /** The engine's posterior over the candidate range (for charts); none before the range or after the end. */
+  posterior(): { commits: string[]; mass: number[] } | undefined {
+    const range = this.rangeOf();
+    const engine = this.engineOf();
+    if (!range || !engine) return undefined;
+    return { commits: range.hashes, mass: Array.from(engine.probabilities()) };
+  }
+
   /** The job as clients see it: the record plus live counts (and, while running, suspects). */
   snapshot(now: number): Job {
     const job = Job.fromPartial(this.job);

@@ -33,6 +33,7 @@ import { startLocalFarm } from '../../cli/actions/farm.js';
 import { runDemoJob } from './run-job.js';
 import { compileJobSpec } from '../../shared/job-spec.js';
 import { JobState, type JobSpec } from '../../shared/proto.js';
+import { silentLogger } from '../../shared/logger.js';
 import { BUG_FUNCTION, isBugKind } from '../lab/history/bugs.js';
 import { makeHistory } from '../lab/history/generate.js';
 import { LINUX_BUG_FUNCTION, LINUX_BUG_KINDS, makeLinuxHistory, type LinuxBugKind } from '../lab/history/linux.js';
@@ -118,7 +119,12 @@ try {
   const p = tree === 'linux' ? await prepareLinux() : await prepareModule();
   const listen = `127.0.0.1:${await freePort()}`;
   say(`== starting a local farm: nats-server, a coordinator and ${agents} agents`);
-  const farm = await startLocalFarm({ agents, slots: 1, stateDir: join(work, 'state'), listen, accelProbeKernel: p.proofKernel, onLine: (l) => say(`   ${l}`) });
+  const farm = await startLocalFarm({
+    agents, slots: 1, stateDir: join(work, 'state'), listen, accelProbeKernel: p.proofKernel, onLine: (l) => say(`   ${l}`),
+    // Open it to watch the bisection live (DEMO_DASHBOARD=HOST:PORT to move it).
+    dashboard: { listen: process.env.DEMO_DASHBOARD ?? '127.0.0.1:7480', logger: silentLogger() },
+  });
+  if (farm.dashboardUrl) say(`   dashboard on ${farm.dashboardUrl}`);
   stop = farm.stop;
 
   say(

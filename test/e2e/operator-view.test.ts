@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { cliArgv, runCli, startTestFarm, type TestFarm } from '../helpers/farm.js';
+import { waitForAgents } from '../helpers/farm-jobs.js';
 import { makeTestScript, type TestScript } from '../helpers/scripts.js';
 import { makeTrailerRepo, type TrailerRepo } from '../helpers/trailer-repo.js';
 
@@ -41,12 +42,7 @@ describe("the operator's view", { timeout: 600_000 }, () => {
     script = await makeTestScript({ sleepSeconds: 0.2, title: 'BUG: kernel NULL pointer dereference in planted', crashIf: CRASH_IF });
     farm = await startTestFarm({ agents: 3 });
     // All three connected, so the log's estimate counts them.
-    for (const deadline = Date.now() + 60_000; ; ) {
-      const r = await runCli(['agents', '--json', '--coordinator', farm.address]);
-      if (r.code === 0 && (JSON.parse(r.stdout) as Array<{ connected: boolean }>).filter((a) => a.connected).length === 3) break;
-      if (Date.now() > deadline) throw new Error(`agents did not connect: ${r.stdout}${r.stderr}`);
-      await new Promise((res) => setTimeout(res, 200));
-    }
+    await waitForAgents(farm, 3);
   });
   after(async () => {
     await farm?.dispose();

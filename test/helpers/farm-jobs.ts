@@ -56,3 +56,13 @@ export async function bisectToEnd(farm: TestFarm, bisectArgs: string[], label: s
   process.stderr.write(`# ${sub.id} ${label} ended: ${job.state} in ${Math.round((job.wallMs ?? 0) / 1000)} s, ${job.revisionsTested} revisions, build ${Math.round((job.buildMs ?? 0) / 1000)} s, test ${Math.round((job.testMs ?? 0) / 1000)} s\n`);
   return { job, log };
 }
+
+/** Wait until `n` agents are connected (as `multisect agents --json` says), at most 60 s. */
+export async function waitForAgents(farm: TestFarm, n: number): Promise<void> {
+  for (const deadline = Date.now() + 60_000; ; ) {
+    const r = await runCli(['agents', '--json', '--coordinator', farm.address]);
+    if (r.code === 0 && (JSON.parse(r.stdout) as Array<{ connected: boolean }>).filter((a) => a.connected).length === n) return;
+    if (Date.now() > deadline) throw new Error(`agents did not connect: ${r.stdout}${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}

@@ -37,6 +37,7 @@ const impl: OperatorServiceServer = {
   cancelJob: notImplemented,
   listAgents: notImplemented,
   getLog: notImplemented,
+  getPosterior: notImplemented,
 };
 
 describe('gRPC through the generated code', () => {
