@@ -18,7 +18,8 @@ export function corruptedReason(title: string, lines: readonly string[], format:
     const at = lines.findIndex((l) => key.test(l));
     if (at === -1) continue;
     hasStack = true;
-    if (lines.length - at < 3) return 'call trace is missed';
+    // Cut right after the keyword (as syzkaller: one line after it is enough).
+    if (lines.length - at < 2) return 'call trace is missed';
     let framed = false;
     for (let i = at + 1; i < at + 16 && i < lines.length; i++) {
       const l = lines[i]!;

@@ -3,6 +3,7 @@
  * An extractor returns the index of the guilty frame and, optionally, the name to use
  * for it (a bucket such as "synchronize_rcu"); -1 when none fits.
  */
+import { FRAME_RULES } from './frame-rules.js';
 
 export interface Pick {
   index: number;
@@ -37,31 +38,8 @@ export function hangFrame(frames: readonly string[]): Pick {
   return { index };
 }
 
-/**
- * Stalls: the CPU loops somewhere below an entry point, and the traceback catches a random
- * spot of the loop. The frame just above the first dispatcher (syscall entry, softirq,
- * timer, workqueue...) names the loop stably.
- */
-const STALL_ANCHORS: readonly RegExp[] = [
-  // Generic dispatchers of deferred work.
-  /^(?:__)?run_timers/, /^run_timer_softirq/, /^call_timer_fn/, /^expire_timers/,
-  /^__hrtimer_run_queues/, /^(?:__)?do_softirq/, /^handle_softirqs/, /^(?:__)?irq_exit/,
-  /^tasklet_action/, /^process_one_work/, /^worker_thread/, /^kthread$/, /^ret_from_fork/,
-  /^rcu_core/, /^rcu_do_batch/, /^smp_call_function/, /^task_work_run/, /^exit_to_usermode_loop/,
-  /^exit_to_user_mode/, /^syscall_exit_to_user_mode/,
-  // Network receive paths.
-  /^net_rx_action/, /^process_backlog/, /^__netif_receive_skb/, /^netif_receive_skb/,
-  /^__napi_poll/, /^napi_poll/,
-  // Syscall entry (so the syscall itself is named) and generic dispatchers below it.
-  /^do_syscall_/, /^do_fast_syscall_/, /^entry_SYS/, /^el0_svc/, /^do_el0_svc/, /^invoke_syscall/,
-  /^sysenter_dispatch/, /^system_call_fastpath/,
-  /^do_vfs_ioctl$/, /^vfs_ioctl$/, /^(?:__)?vfs_write$/, /^(?:__)?vfs_read$/, /^new_sync_(?:read|write)$/,
-  /^sock_sendmsg/, /^sock_recvmsg/, /^sock_write_iter$/, /^sock_read_iter$/, /^sock_do_ioctl$/,
-  /^sock_ioctl$/, /^rtnetlink_rcv_msg$/, /^nfnetlink_rcv_msg$/, /^(?:compat_)?blkdev_ioctl$/,
-  /_compat_ioctl$/,
-  // Multiplexing syscalls say nothing by themselves: name what they dispatched to.
-  /^(?:__x64_|__ia32_|__arm64_|compat_|__se_|__do_|k)?(?:sys|SyS)_ioctl$/, /^(?:__)?sys_(?:set|get)sockopt$/,
-];
+/** Stalls: the dispatchers are data, explained one by one in frame-rules.ts. */
+const STALL_ANCHORS: readonly RegExp[] = FRAME_RULES.stall.stop.map((r) => new RegExp(r.re));
 
 /**
  * `frames` are raw names (before syscall-wrapper stripping), so dispatchers are recognized

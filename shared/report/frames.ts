@@ -2,6 +2,8 @@
  * Stack frames: how a frame line looks, which frames are infrastructure (never the culprit),
  * and how syscall wrappers are named back to the syscall.
  */
+import { demangle } from './demangle.js';
+import { FRAME_RULES } from './frame-rules.js';
 import { re } from './patterns.js';
 
 /** A stack frame line; capture 1 (and 2 on arm) is the function. */
@@ -88,7 +90,18 @@ export const SKIP_FRAMES: readonly string[] = [
   '^folio_unlock$', 'lock_timer_base', '^__mod_timer$', '^mod_timer$', '^add_timer',
   '^__raw_(?:read|write)', '^logic_(?:in|out)', 'trace_hardirqs', 'insert_work', 'queue_delayed_work',
   '^iput$', 'find_lock_entries', 'truncate_inode_pages',
+  // Explained one by one in frame-rules.ts.
+  ...FRAME_RULES.generic.skip.map((r) => r.re),
 ];
+
+/** Frames at which every walk for the guilty frame stops (frame-rules.ts). */
+export const STOP_FRAMES: readonly string[] = FRAME_RULES.generic.stop.map((r) => r.re);
+
+/**
+ * Compiler clones: "foo.isra.0", "foo.part.3", "foo.constprop.0.cold" are foo. Applied to
+ * frame names and titles.
+ */
+export const CLONE_SUFFIX = /\.(?:part|isra|constprop|cold|llvm|lto_priv|localalias|specialized)(?:\.[0-9a-z]+)*(?![a-zA-Z0-9_])/g;
 
 /**
  * Syscall wrappers renamed back to the syscall, applied in order, each once:
@@ -101,10 +114,14 @@ export const STRIP_FRAME_PREFIXES: readonly string[] = [
   '__arm64_', '__riscv_', '__s390x_', '__s390_',
 ];
 
-/** Strip syscall-wrapper prefixes; returns every name along the way (raw first, final last). */
+/**
+ * Demangle, drop clone suffixes, then strip syscall-wrapper prefixes; returns every name along
+ * the way (the demangled one first, final last).
+ */
 export function canonicalFrame(raw: string): string[] {
-  const names = [raw];
-  let name = raw;
+  // Demangled and without clone suffixes from the start: the raw spelling names nothing new.
+  let name = demangle(raw.replace(CLONE_SUFFIX, ''));
+  const names = [name];
   for (const prefix of STRIP_FRAME_PREFIXES) {
     if (name.startsWith(prefix) && name.length > prefix.length) {
       name = name.slice(prefix.length);
@@ -116,5 +133,15 @@ export function canonicalFrame(raw: string): string[] {
 
 /** Build the skip regexp of a stack format: generic patterns plus its own. */
 export function skipRegexp(extra: readonly string[] | undefined): RegExp {
-  return new RegExp([...SKIP_FRAMES, ...(extra ?? [])].join('|'));
+  const key = extra?.join('\n') ?? '';
+  let r = SKIP_CACHE.get(key);
+  if (!r) {
+    r = new RegExp([...SKIP_FRAMES, ...(extra ?? [])].join('|'));
+    SKIP_CACHE.set(key, r);
+  }
+  return r;
 }
+const SKIP_CACHE = new Map<string, RegExp>();
+
+/** The stop regexp: generic stop frames (frame-rules.ts). */
+export const STOP_REGEXP = new RegExp(STOP_FRAMES.join('|'));

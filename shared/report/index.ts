@@ -7,8 +7,10 @@ export { crashType, transientKind } from './crash-type.js';
 export { sanitizeTitle, MAX_TITLE_LENGTH } from './title.js';
 export { OOPSES } from './oopses.js';
 export type { CrashReport, Oops, OopsFormat, StackFormat } from './types.js';
-export { readVectors, parseVector, conformance, summaryLine } from './vectors.js';
-export type { Vector, Conformance, FileResult, Expectation } from './vectors.js';
+export { readVectors, parseVector, conformance, summaryLine, missesByKind, oopsKind } from './vectors.js';
+export type { Vector, Conformance, FileResult, Expectation, KindMisses } from './vectors.js';
+export { FRAME_RULES, type FrameRule, type FrameRuleSet, type FrameKind } from './frame-rules.js';
+export { demangle } from './demangle.js';
 
 /** Title the VM runner reports when the machine stopped answering (not in the console). */
 export const LOST_CONNECTION_TITLE = 'lost connection to test machine';

@@ -9,6 +9,7 @@
  */
 import { CALL_TRACE, re, RIP_FRAME } from './patterns.js';
 import { hangFrame, stallFrame } from './extractors.js';
+import { skipsOf } from './frame-rules.js';
 import { STACK, type Oops, type OopsFormat, type StackFormat } from './types.js';
 
 /** Stack after "Call Trace:". */
@@ -24,7 +25,10 @@ const ripThenTrace = (skip?: readonly string[]): StackFormat => ({
   skip,
 });
 
-const UNABLE_TO_HANDLE_SKIP = ['el1_', 'do_mem_abort', '__do_kernel_fault'];
+const UNABLE_TO_HANDLE_SKIP = ['^el1_', 'do_mem_abort', '__do_kernel_fault'];
+/** Per-kind frame lists (frame-rules.ts). */
+const SANITIZER = skipsOf('sanitizer');
+const LOCK = skipsOf('lock');
 
 /** Lockdep reports share a shape whether printed as BUG:, WARNING: or INFO:. */
 function lockdepFormats(prefix: string): OopsFormat[] {
@@ -37,7 +41,7 @@ function lockdepFormats(prefix: string): OopsFormat[] {
       stack: {
         parts: [lockAt, lockAt, STACK],
         // Workqueue functions take locks of the work items: not the culprit.
-        skip: ['process_one_work', 'flush_workqueue', 'drain_workqueue', 'destroy_workqueue'],
+        skip: ['process_one_work', 'flush_workqueue', 'drain_workqueue', 'destroy_workqueue', ...LOCK],
       },
     },
     {
@@ -49,7 +53,7 @@ function lockdepFormats(prefix: string): OopsFormat[] {
       title: re(`${prefix}: [A-Z]{1,12}-safe -> [A-Z]{1,12}-unsafe lock order detected`),
       // The culprit took the lock in interrupt context: name where.
       fmt: 'possible deadlock in {FRAME}',
-      stack: { parts: [/which became [A-Z]{1,12}-irq-safe at:/, STACK] },
+      stack: { parts: [/which became [A-Z]{1,12}-irq-safe at:/, STACK], skip: LOCK },
     },
     {
       title: re(`${prefix}: possible recursive locking detected`),
@@ -60,7 +64,7 @@ function lockdepFormats(prefix: string): OopsFormat[] {
       title: re(`${prefix}: inconsistent lock state`),
       report: [/takes/, lockAt],
       fmt: 'inconsistent lock state in {1}',
-      stack: { parts: [lockAt, STACK] },
+      stack: { parts: [lockAt, STACK], skip: LOCK },
     },
   ];
 }
@@ -74,7 +78,7 @@ const BUG_FORMATS: OopsFormat[] = [
     stack: {
       parts: [re('BUG: KASAN: (?:[a-z\\-]+) in {{FUNC}}'), CALL_TRACE, STACK],
       // KASAN_HW_TAGS reports go through the fault handler.
-      skip: ['kernel_fault', 'tag_check', 'mem_abort', 'el1_', 'el1h_'],
+      skip: ['kernel_fault', 'tag_check', 'mem_abort', '^el1_', '^el1h_', ...SANITIZER],
     },
   },
   {
@@ -83,7 +87,7 @@ const BUG_FORMATS: OopsFormat[] = [
     alt: ['invalid-free in {FRAME}'],
     stack: {
       parts: [re('BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {{FUNC}}'), CALL_TRACE, STACK],
-      skip: ['slab_', 'kfree', 'vunmap', 'vfree'],
+      skip: ['slab_', 'kfree', 'vunmap', 'vfree', ...SANITIZER],
     },
   },
   {
@@ -97,6 +101,13 @@ const BUG_FORMATS: OopsFormat[] = [
     report: [/(Read|Write) of size [0-9]+/],
     fmt: 'KASAN: {1} {2}',
   },
+  {
+    // KASAN always prints the access ("Read of size 8"): without it the report was cut or
+    // interleaved. Name the function of the header, without the access, and flag it.
+    title: re('BUG: KASAN: ([a-z\\-]+) in {{FUNC}}'),
+    fmt: 'KASAN: {1} in {2}',
+    corrupted: true,
+  },
   { title: /BUG: KASAN: (.*)/, fmt: 'KASAN: {1}', corrupted: true },
   {
     title: re('BUG: KMSAN: kernel-usb-infoleak in {{FUNC}}'),
@@ -104,14 +115,14 @@ const BUG_FORMATS: OopsFormat[] = [
     alt: ['bad-access in {FRAME}'],
     stack: {
       parts: [re('BUG: KMSAN:'), STACK],
-      skip: ['usb_submit_urb', 'usb_start_wait_urb', 'usb_bulk_msg', 'usb_interrupt_msg', 'usb_control_msg'],
+      skip: ['usb_submit_urb', 'usb_start_wait_urb', 'usb_bulk_msg', 'usb_interrupt_msg', 'usb_control_msg', ...SANITIZER],
     },
   },
   {
     title: re('BUG: KMSAN: ([a-z\\-]+) in {{FUNC}}'),
     fmt: 'KMSAN: {1} in {FRAME}',
     alt: ['bad-access in {FRAME}'],
-    stack: { parts: [re('BUG: KMSAN: (?:[a-z\\-]+) in {{FUNC}}'), STACK], skip: ['alloc_skb', 'netlink_ack', 'netlink_rcv_skb'] },
+    stack: { parts: [re('BUG: KMSAN: (?:[a-z\\-]+) in {{FUNC}}'), STACK], skip: ['alloc_skb', 'netlink_ack', 'netlink_rcv_skb', ...SANITIZER] },
   },
   {
     title: /BUG: KCSAN: data-race in ([a-zA-Z0-9_]+) \/ ([a-zA-Z0-9_]+)/,
@@ -123,7 +134,7 @@ const BUG_FORMATS: OopsFormat[] = [
     title: re('BUG: KFENCE: (use-after-free|out-of-bounds) (read|write) in {{FUNC}}'),
     fmt: 'KFENCE: {1} {2} in {FRAME}',
     alt: ['bad-access in {FRAME}'],
-    stack: { parts: [re('BUG: KFENCE: (?:[a-z\\- ]+) in {{FUNC}}'), STACK], skip: ['kfence'] },
+    stack: { parts: [re('BUG: KFENCE: (?:[a-z\\- ]+) in {{FUNC}}'), STACK], skip: ['kfence', ...SANITIZER] },
     // KFENCE prints its stacks without a "Call Trace:" header.
     noStackTrace: true,
   },
@@ -131,7 +142,7 @@ const BUG_FORMATS: OopsFormat[] = [
     title: re('BUG: KFENCE: invalid free in {{FUNC}}'),
     fmt: 'KFENCE: invalid free in {FRAME}',
     alt: ['invalid-free in {FRAME}'],
-    stack: { parts: [re('BUG: KFENCE: (?:[a-z\\- ]+) in {{FUNC}}'), STACK], skip: ['kfence'] },
+    stack: { parts: [re('BUG: KFENCE: (?:[a-z\\- ]+) in {{FUNC}}'), STACK], skip: ['kfence', ...SANITIZER] },
     // KFENCE prints its stacks without a "Call Trace:" header.
     noStackTrace: true,
   },
@@ -139,14 +150,14 @@ const BUG_FORMATS: OopsFormat[] = [
     title: re('BUG: KFENCE: invalid (read|write) in {{FUNC}}'),
     fmt: 'KFENCE: invalid {1} in {FRAME}',
     alt: ['bad-access in {FRAME}'],
-    stack: { parts: [re('BUG: KFENCE: (?:[a-z\\- ]+) in {{FUNC}}'), STACK], skip: ['kfence'] },
+    stack: { parts: [re('BUG: KFENCE: (?:[a-z\\- ]+) in {{FUNC}}'), STACK], skip: ['kfence', ...SANITIZER] },
     // KFENCE prints its stacks without a "Call Trace:" header.
     noStackTrace: true,
   },
   {
     title: re('BUG: KFENCE: memory corruption in {{FUNC}}'),
     fmt: 'KFENCE: memory corruption in {FRAME}',
-    stack: { parts: [re('BUG: KFENCE: (?:[a-z\\- ]+) in {{FUNC}}'), STACK], skip: ['kfence'] },
+    stack: { parts: [re('BUG: KFENCE: (?:[a-z\\- ]+) in {{FUNC}}'), STACK], skip: ['kfence', ...SANITIZER] },
     // KFENCE prints its stacks without a "Call Trace:" header.
     noStackTrace: true,
   },
@@ -171,13 +182,13 @@ const BUG_FORMATS: OopsFormat[] = [
   {
     title: /BUG: (spinlock|rwlock) (lockup suspected|already unlocked|recursion|cpu recursion|bad magic|wrong owner|wrong CPU|trylock failure on UP)/,
     fmt: 'BUG: {1} {2} in {FRAME}',
-    stack: callTrace(['spin_', '_lock', '_unlock']),
+    stack: callTrace(['spin_', '_lock', '_unlock', ...LOCK]),
   },
   {
     title: /BUG: soft lockup/,
     fmt: 'BUG: soft lockup in {FRAME}',
     alt: ['stall in {FRAME}'],
-    stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK], extractor: stallFrame },
+    stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK], skip: skipsOf('stall'), extractor: stallFrame, noStop: true },
   },
   {
     title: /BUG: .{0,64}still has locks held!/,
@@ -198,7 +209,7 @@ const BUG_FORMATS: OopsFormat[] = [
   {
     title: /BUG: bad unlock balance detected!/,
     fmt: 'BUG: bad unlock balance in {FRAME}',
-    stack: { parts: [/is trying to release lock/, re('{{PC}} +{{FUNC}}'), STACK] },
+    stack: { parts: [/is trying to release lock/, re('{{PC}} +{{FUNC}}'), STACK], skip: LOCK },
   },
   {
     title: /BUG: held lock freed!/,
@@ -217,7 +228,7 @@ const BUG_FORMATS: OopsFormat[] = [
   {
     title: /BUG: Bad page state in process/,
     fmt: 'BUG: Bad page state in {FRAME}',
-    stack: callTrace(['free_', 'page', 'bad_page']),
+    stack: callTrace(['free_', 'page', 'bad_page', ...skipsOf('badPage')]),
   },
   { title: /BUG: Bad page map/, fmt: 'BUG: Bad page map' },
   { title: /BUG: workqueue lockup/, fmt: 'BUG: workqueue lockup', noStackTrace: true },
@@ -257,7 +268,7 @@ const BUG_FORMATS: OopsFormat[] = [
     title: /BUG: .{0,64}stack guard page was hit at/,
     fmt: 'BUG: stack guard page was hit in {FRAME}',
     alt: ['stack-overflow in {FRAME}'],
-    stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK], extractor: stallFrame },
+    stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK], extractor: stallFrame, noStop: true },
   },
   {
     title: /BUG: Invalid wait context/,
@@ -308,15 +319,17 @@ const WARNING_FORMATS: OopsFormat[] = [
   {
     title: /WARNING: .{0,256}lib\/refcount\.c/,
     fmt: 'WARNING: refcount bug in {FRAME}',
-    stack: ripThenTrace(['refcount', 'kobject_']),
+    stack: ripThenTrace(['refcount', 'kobject_', ...LOCK]),
   },
   {
     title: /WARNING: .{0,256}kernel\/locking\/lockdep\.c/,
     fmt: 'WARNING: locking bug in {FRAME}',
-    stack: ripThenTrace(['lock_sock', 'register_lock_class', 'lockdep_', '__lock_acquire']),
+    stack: ripThenTrace(['lock_sock', 'register_lock_class', 'lockdep_', '__lock_acquire', ...LOCK]),
   },
   {
-    title: /WARNING: .{0,256}mm\/slab_common\.c.{0,256} kmalloc_slab/,
+    // The allocator's size check, wherever a kernel version keeps it (kmalloc_slab,
+    // __kmalloc_large_node, kmalloc_fix_flags...).
+    title: /WARNING: .{0,256}mm\/(?:slab_common|slub|slab)\.c:[0-9]+ (?:at )?(?:__)?k(?:v|m)alloc[a-z_]*/,
     fmt: 'WARNING: kmalloc bug in {FRAME}',
     stack: ripThenTrace(['kmalloc', 'krealloc', 'slab', 'kmem']),
   },
@@ -337,8 +350,10 @@ const WARNING_FORMATS: OopsFormat[] = [
     stack: ripThenTrace(),
   },
   {
-    // Since 6.16: "WARNING: fs/buffer.c:1210 at mark_buffer_dirty+0x2a/0x80, CPU#1: syz/123".
-    title: re('WARNING: {{SRC}} at '),
+    // Since 6.16: "WARNING: fs/buffer.c:1210 at mark_buffer_dirty+0x2a/0x80, CPU#1: syz/123";
+    // with CONFIG_DEBUG_BUGVERBOSE_DETAILED the WARN_ON condition comes first, in brackets
+    // ("WARNING: [!timer_pending(t)] kernel/time/timer.c:1234 at ..."): the frame still names it.
+    title: re('WARNING: (?:\\[.{1,256}\\] )?{{SRC}} at '),
     fmt: 'WARNING in {FRAME}',
     stack: ripThenTrace(),
   },
@@ -370,7 +385,7 @@ const WARNING_FORMATS: OopsFormat[] = [
   {
     title: /WARNING: bad unlock balance detected!/,
     fmt: 'WARNING: bad unlock balance in {FRAME}',
-    stack: { parts: [/is trying to release lock/, re('(?:{{PC}} +)?{{FUNC}}'), STACK] },
+    stack: { parts: [/is trying to release lock/, re('(?:{{PC}} +)?{{FUNC}}'), STACK], skip: LOCK },
   },
   {
     title: /WARNING: held lock freed!/,
@@ -409,8 +424,9 @@ const INFO_FORMATS: OopsFormat[] = [
     stack: {
       parts: [/apic_timer_interrupt/, RIP_FRAME, STACK],
       parts2: [/apic_timer_interrupt|Exception stack|el1_irq|el1h_64_irq\+/, STACK],
-      skip: ['apic_timer_interrupt', 'rcu'],
+      skip: ['apic_timer_interrupt', 'rcu', ...skipsOf('rcuStall')],
       extractor: stallFrame,
+      noStop: true,
     },
   },
   {
@@ -425,16 +441,26 @@ const INFO_FORMATS: OopsFormat[] = [
     stack: callTrace(['rcu', 'kmem', 'slab']),
   },
   {
-    title: /INFO: task .{1,64} blocked (?:in I\/O wait )?for more than [0-9]+ seconds/,
+    title: /INFO: task .{0,64} blocked (?:in I\/O wait )?for more than [0-9]+ seconds/,
     fmt: 'INFO: task hung in {FRAME}',
     alt: ['hang in {FRAME}'],
-    stack: { parts: [CALL_TRACE, STACK], extractor: hangFrame },
+    stack: { parts: [CALL_TRACE, STACK], skip: skipsOf('hang'), extractor: hangFrame },
   },
   {
-    title: /INFO: task .{1,64} can't die for more than .{1,32} seconds/,
+    // The task name is unreadable: it held a newline (comm is any 16 bytes), so the header
+    // is cut in two lines.
+    title: /INFO: task .{0,64}$/,
+    report: [/blocked (?:in I\/O wait )?for more than [0-9]+ seconds/],
+    reportGap: 1,
+    fmt: 'INFO: task hung in {FRAME}',
+    alt: ['hang in {FRAME}'],
+    stack: { parts: [CALL_TRACE, STACK], skip: skipsOf('hang'), extractor: hangFrame },
+  },
+  {
+    title: /INFO: task .{0,64} can't die for more than .{1,32} seconds/,
     fmt: "INFO: task can't die in {FRAME}",
     alt: ['hang in {FRAME}'],
-    stack: callTrace(['schedule']),
+    stack: callTrace(['schedule', ...skipsOf('hang')]),
   },
   {
     // Old SLUB debug output of a corrupted KASAN report.
@@ -448,6 +474,11 @@ const INFO_FORMATS: OopsFormat[] = [
     stack: callTrace(['stack', 'lock', 'IRQ']),
   },
 ];
+
+/** Rust's panic path below the code that panicked (frames are demangled first). */
+const RUST_PANIC_SKIP = ['^core::', '^<core::', 'rust_begin_unwind', '^kernel::panic', '^<&core::'];
+/** A Go stack frame: "main.(*T).f(0x1, 0x2)" (the next line, indented, is its file). */
+const GO_FRAME = /^([a-zA-Z0-9_][a-zA-Z0-9_./*()[\]-]{0,200}?)\([^()]{0,200}\)$/;
 
 const STACK_OOPS_SKIP = ['general_protection', 'do_general_protection', 'exc_general_protection'];
 
@@ -485,11 +516,14 @@ export const OOPSES: readonly Oops[] = [
   },
   {
     header: 'INFO:',
+    // Firmware, vendor drivers and probes print "INFO: ..." too: only known reports count.
+    requireFormat: true,
     formats: INFO_FORMATS,
     suppressions: [
       /INFO: lockdep is turned off/,
       /INFO: Stall ended before state dump start/,
-      /INFO: NMI handler .{1,128} took too long to run/,
+      // perf's NMI timing note: "INFO: NMI handler (perf_event_nmi_handler) took too long to run: 1.2 msecs".
+      /INFO: NMI handler \(.{1,128}\) took too long/,
       /_INFO::/,
       /INFO: sys_.{1,64} is not present in \/proc\/kallsyms/,
       /INFO: no syscalls can create resource/,
@@ -536,6 +570,75 @@ export const OOPSES: readonly Oops[] = [
     suppressions: [],
   },
   {
+    // x86 BUG() on an int3 trap (static calls, kprobes, text_poke gone wrong).
+    header: 'int3: ',
+    formats: [{ title: /int3: [0-9a-f]{4} \[#[0-9]+\]/, fmt: 'int3 in {FRAME}', stack: ripThenTrace() }],
+    suppressions: [],
+  },
+  {
+    // x86: the page or double fault hit the guard page; printed alone when the "BUG: stack
+    // guard page was hit" line before it was lost.
+    header: 'kernel stack overflow',
+    formats: [
+      {
+        title: /kernel stack overflow \([a-z -]{1,32}\): [0-9a-f]{4}/,
+        fmt: 'kernel stack overflow in {FRAME}',
+        alt: ['stack-overflow in {FRAME}'],
+        stack: { parts: [RIP_FRAME, STACK], parts2: [CALL_TRACE, STACK], extractor: stallFrame, noStop: true },
+      },
+    ],
+    suppressions: [],
+  },
+  {
+    // arm64: the exception entry found no stack left; "pc :" is where the task was.
+    header: 'Insufficient stack space to handle exception',
+    formats: [
+      {
+        title: /Insufficient stack space to handle exception/,
+        fmt: 'kernel stack overflow in {FRAME}',
+        alt: ['stack-overflow in {FRAME}'],
+        stack: { parts: [RIP_FRAME] },
+        noStackTrace: true,
+      },
+    ],
+    suppressions: [],
+  },
+  {
+    // Rust code panicked: "rust_kernel: panicked at 'msg', file.rs:1:2" (old) or
+    // "rust_kernel: panicked at file.rs:1:2:" with the message on the next line.
+    header: 'rust_kernel: panicked at',
+    formats: [
+      {
+        title: /panicked at '(.{1,200})', [a-zA-Z0-9_\-/.]{1,256}\.rs:[0-9]+/,
+        fmt: '{1} in {FRAME}',
+        stack: { parts: [CALL_TRACE, STACK], skip: RUST_PANIC_SKIP },
+      },
+      {
+        title: /panicked at [a-zA-Z0-9_\-/.]{1,256}\.rs:[0-9]+(?::[0-9]+)?:?$/,
+        report: [/^(\S.{0,200})$/],
+        reportGap: 0,
+        fmt: '{1} in {FRAME}',
+        stack: { parts: [CALL_TRACE, STACK], skip: RUST_PANIC_SKIP },
+      },
+    ],
+    suppressions: [],
+  },
+  {
+    // A Go program (the fuzzer, a test helper) died on a runtime error: name the first frame
+    // of the panicking goroutine that is not the runtime's.
+    header: 'panic: runtime error: ',
+    formats: [
+      {
+        title: /panic: runtime error: (.{1,200})/,
+        fmt: 'go runtime error in {FRAME}',
+        alt: ['go runtime error: {1}'],
+        stack: { parts: [/^goroutine [0-9]+ \[running\]:/, GO_FRAME, GO_FRAME, GO_FRAME, GO_FRAME, GO_FRAME, GO_FRAME], skip: ['^runtime\\.', '^panic'], noStop: true },
+        noStackTrace: true,
+      },
+    ],
+    suppressions: [],
+  },
+  {
     header: 'Kernel panic',
     formats: [
       { title: /Kernel panic - not syncing: Attempted to kill init!/, fmt: 'kernel panic: Attempted to kill init!' },
@@ -551,8 +654,8 @@ export const OOPSES: readonly Oops[] = [
         corrupted: true,
       },
       {
-        // Same, for WARNINGs and KASAN reports.
-        title: /Kernel panic - not syncing: panic_on_warn set/,
+        // Same, for WARNINGs and KASAN reports ("kernel: panic_on_warn set", "KASAN: ..." since 6.2).
+        title: /Kernel panic - not syncing: (?:[A-Za-z]{1,16}: )?panic_on_warn set/,
         fmt: 'kernel panic: panic_on_warn set',
         noStackTrace: true,
         corrupted: true,
@@ -568,7 +671,7 @@ export const OOPSES: readonly Oops[] = [
         title: /Kernel panic - not syncing: corrupted stack end detected inside scheduler/,
         fmt: 'kernel panic: corrupted stack end in {FRAME}',
         alt: ['stack-overflow in {FRAME}'],
-        stack: { parts: [CALL_TRACE, STACK], skip: ['schedule', 'retint_kernel'], extractor: stallFrame },
+        stack: { parts: [CALL_TRACE, STACK], skip: ['schedule', 'retint_kernel'], extractor: stallFrame, noStop: true },
       },
       {
         // Old kernels name the address, not the function: take it from the stack.

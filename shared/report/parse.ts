@@ -34,20 +34,37 @@ const SRC_IN_LINE = /([a-zA-Z0-9\-_/.]+\.[chS]|[a-zA-Z0-9\-_/.]+\.rs):[0-9]+/;
  */
 const NOT_A_START: readonly RegExp[] = [
   /invalid opcode: 0000/,
-  /Kernel panic - not syncing: panic_on_warn set/,
+  // Since 6.2 the origin comes first: "kernel: panic_on_warn set", "KASAN: panic_on_warn set".
+  /Kernel panic - not syncing: (?:[A-Za-z]{1,16}: )?panic_on_warn set/,
   /Kernel panic - not syncing: panic_on_oops set/,
 ];
 
+type LineVerdict = Oops | 'continuation' | undefined;
+
 /** The oops family whose header is on this line, if it is not a known false positive. */
-function oopsOfLine(line: string, ignores: readonly RegExp[]): Oops | undefined {
-  if (NOT_A_START.some((r) => r.test(line)) || ignores.some((r) => r.test(line))) return undefined;
+function oopsOfLine(line: string, ignores: readonly RegExp[], nextLine: () => string = () => ''): LineVerdict {
+  if (ignores.some((r) => r.test(line))) return undefined;
+  const continuation = NOT_A_START.some((r) => r.test(line));
   for (const oops of OOPSES) {
     if (!line.includes(oops.header)) continue;
     if (oops.atLineStart && !splitLine(line).text.startsWith(oops.header)) continue;
     if (oops.suppressions.some((s) => s.test(line))) continue;
-    return oops;
+    if (oops.requireFormat && !oops.formats.some((f) => startsFormat(f, line, nextLine))) continue;
+    return continuation ? 'continuation' : oops;
   }
   return undefined;
+}
+
+/**
+ * The line starts a report of this format. A format whose report must go on on the very
+ * next lines (reportGap <= 1) needs that too: a header cut in two is only known by its
+ * second half.
+ */
+function startsFormat(f: OopsFormat, line: string, nextLine: () => string): boolean {
+  if (!f.title.test(line)) return false;
+  const first = f.report?.[0];
+  if (first === undefined || f.reportGap === undefined || f.reportGap > 1) return true;
+  return first.test(nextLine());
 }
 
 interface Found {
@@ -63,16 +80,30 @@ const HEADERS = literalsRegexp(OOPSES.map((o) => o.header));
  * multi-needle scan; a rejected line only moves the scan past it.
  */
 function findFirstOops(text: Source, ignores: readonly RegExp[]): Found | undefined {
+  // A line that only continues a report (the panic after a WARNING) starts one when the
+  // report it continues was lost: nothing else is found.
+  let continuation: Found | undefined;
   for (let from = 0; from < text.length; ) {
     const at = text.find(HEADERS, from);
-    if (at === -1) return undefined;
+    if (at === -1) break;
     const start = text.lineStart(at);
     const end = text.lineEnd(at);
-    const oops = oopsOfLine(clipAround(text, start, end, at), ignores);
-    if (oops) return { oops, start };
+    const line = clipAround(text, start, end, at);
+    const oops = oopsOfLine(line, ignores, () => (end < text.length ? text.text(end + 1, Math.min(text.lineEnd(end + 1), end + 1 + 1024)) : ''));
+    if (oops === 'continuation') {
+      continuation ??= continuationOf(line, start);
+    } else if (oops) {
+      return { oops, start };
+    }
     from = end + 1;
   }
-  return undefined;
+  return continuation;
+}
+
+/** The family of a continuation line, looked up without the continuation rule. */
+function continuationOf(line: string, start: number): Found | undefined {
+  const oops = OOPSES.find((o) => line.includes(o.header) && o.formats.some((f) => f.title.test(line)));
+  return oops ? { oops, start } : undefined;
 }
 
 /** A very long line is cut, but around the header that was found on it. */
@@ -160,7 +191,19 @@ function describe(lines: readonly string[], oops: Oops): Description {
       frame = g.frame;
       frames = g.walk.all;
       frameName = g.name;
-      if (!frame) {
+      const other = frame ? otherOopsBefore(lines, at, frame.line, oops) : -1;
+      if (other !== -1) {
+        // Another crash began before the guilty frame: the frame may be that crash's.
+        frame = undefined;
+        frameName = 'corrupted';
+        corrupted ||= 'another report interleaved';
+      } else if (g.walk.interleaved && (!frame || frame.line > g.walk.interleavedAt)) {
+        // Another task's stack (fault injection) ran through this one before the guilty frame:
+        // that frame may be the other task's.
+        frame = undefined;
+        frameName = 'corrupted';
+        corrupted ||= 'interleaved with a fault-injection stack';
+      } else if (!frame) {
         frameName = 'corrupted';
         corrupted ||= 'extracted no stack frame';
       }
@@ -188,6 +231,21 @@ function describe(lines: readonly string[], oops: Oops): Description {
     frameName: '',
     frames: [],
   };
+}
+
+/**
+ * The first line in (from, to) where a second report of the same family begins (-1 if
+ * none). Other families follow a report by design (a BUG's panic, an Oops' "Internal
+ * error", a Rust panic's BUG()); a second "BUG:" before the first one's stack is another
+ * CPU's crash interleaved.
+ */
+function otherOopsBefore(lines: readonly string[], from: number, to: number, oops: Oops): number {
+  for (let i = from + 1; i < to; i++) {
+    const line = lines[i]!;
+    if (!line.includes(oops.header)) continue;
+    if (oopsOfLine(line, []) === oops && oops.formats.some((f) => !f.corrupted && f.title.test(line))) return i;
+  }
+  return -1;
 }
 
 /** The `report` rules of a format, each on a later line; captures are appended to args. */

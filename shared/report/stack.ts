@@ -4,7 +4,7 @@
  * lines until the next stack starts (another "Call Trace:", "Freed by task" ...), ignoring
  * lines that are not frames (registers, lock lists, "Code:" ...).
  */
-import { canonicalFrame, CORRUPTED_LINES, FRAME_LINES, skipRegexp, STACK_STARTS } from './frames.js';
+import { canonicalFrame, CORRUPTED_LINES, FRAME_LINES, skipRegexp, STACK_STARTS, STOP_REGEXP } from './frames.js';
 import { STACK, type StackFormat, type StackPart } from './types.js';
 
 export interface Frame {
@@ -21,14 +21,18 @@ export interface StackWalk {
   all: Frame[];
   /** Frames that may be guilty (skip list applied). */
   candidates: Frame[];
+  /** Index in `candidates` of the first candidate at or below a stop frame (length if none). */
+  stopAt: number;
   /** A fault-injection stack was interleaved. */
   interleaved: boolean;
+  /** The report line where it was first seen (-1 when not). */
+  interleavedAt: number;
 }
 
 const matchesAny = (line: string, rules: readonly RegExp[]): boolean => rules.some((r) => r.test(line));
 
 function walk(lines: readonly string[], from: number, parts: readonly StackPart[], skip: RegExp): StackWalk {
-  const result: StackWalk = { all: [], candidates: [], interleaved: false };
+  const result: StackWalk = { all: [], candidates: [], stopAt: -1, interleaved: false, interleavedAt: -1 };
   const append = (m: RegExpExecArray, line: number): void => {
     for (let g = 1; g < m.length; g++) {
       const raw = m[g];
@@ -36,6 +40,7 @@ function walk(lines: readonly string[], from: number, parts: readonly StackPart[
       const names = canonicalFrame(raw);
       const frame: Frame = { name: names[names.length - 1]!, names, line };
       result.all.push(frame);
+      if (result.stopAt === -1 && STOP_REGEXP.test(raw)) result.stopAt = result.candidates.length;
       if (!skip.test(frame.name)) result.candidates.push(frame);
     }
   };
@@ -49,6 +54,7 @@ function walk(lines: readonly string[], from: number, parts: readonly StackPart[
       for (; i < lines.length; i++) {
         const ln = lines[i]!;
         if (matchesAny(ln, CORRUPTED_LINES)) {
+          if (!result.interleaved) result.interleavedAt = i;
           result.interleaved = true;
           i++;
           continue nextPart;
@@ -68,6 +74,8 @@ function walk(lines: readonly string[], from: number, parts: readonly StackPart[
             continue nextPart;
           }
         }
+        // powerpc marks frames the unwinder could not verify.
+        if (UNRELIABLE.test(ln)) continue;
         for (const rule of FRAME_LINES) {
           const m = rule.exec(ln);
           if (m) {
@@ -81,6 +89,7 @@ function walk(lines: readonly string[], from: number, parts: readonly StackPart[
     for (; i < lines.length; i++) {
       const ln = lines[i]!;
       if (matchesAny(ln, CORRUPTED_LINES)) {
+        if (!result.interleaved) result.interleavedAt = i;
         result.interleaved = true;
         i++;
         continue nextPart;
@@ -94,8 +103,11 @@ function walk(lines: readonly string[], from: number, parts: readonly StackPart[
     }
     break;
   }
+  if (result.stopAt === -1) result.stopAt = result.candidates.length;
   return result;
 }
+
+const UNRELIABLE = /\(unreliable\)\s*$/;
 
 export interface GuiltyFrame {
   frame: Frame | undefined;
@@ -108,7 +120,8 @@ export interface GuiltyFrame {
 export function guiltyFrame(lines: readonly string[], from: number, stack: StackFormat): GuiltyFrame {
   const skip = skipRegexp(stack.skip);
   const pick = (w: StackWalk): GuiltyFrame => {
-    const frames = w.candidates;
+    // Frames below an entry point belong to the caller: only when nothing is above it, look there.
+    const frames = stack.noStop || w.stopAt === 0 ? w.candidates : w.candidates.slice(0, w.stopAt);
     if (frames.length === 0) return { frame: undefined, name: '', walk: w };
     if (!stack.extractor) return { frame: frames[0], name: frames[0]!.name, walk: w };
     const p = stack.extractor(frames.map((f) => f.names[0]!));

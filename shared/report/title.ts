@@ -14,6 +14,8 @@ const REPLACEMENTS: readonly [RegExp, string][] = [
   [/([^a-zA-Z0-9]|^)(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9])/g, '$1IP'],
   // Source line numbers.
   [/(\.[a-z]{1,4}):[0-9]+/g, '$1:LINE'],
+  // Compiler clones ("foo.isra.0", "foo.constprop.0.cold") name foo.
+  [/([a-zA-Z0-9_])\.(?:part|isra|constprop|cold|llvm|lto_priv|localalias|specialized)(?:\.[0-9a-z]+)*(?![a-zA-Z0-9_])/g, '$1'],
   // "ip6_fragment+0x1052/0x2d80" names a function; offset and size vary.
   [/([a-zA-Z][a-zA-Z0-9_.]*)\+0x[0-9a-f]+\/0x[0-9a-f]+/g, '$1'],
   [/CPU#[0-9]+/g, 'CPU'],

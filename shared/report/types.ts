@@ -47,6 +47,8 @@ export interface StackFormat {
   parts2?: readonly StackPart[];
   /** Extra frames to skip for this format (substring regexps, like the generic skip list). */
   skip?: readonly string[];
+  /** Do not cut candidates at the generic stop frames (the extractor has its own anchors). */
+  noStop?: boolean;
   /** Default: the first frame that is not skipped. */
   extractor?: FrameExtractor;
 }
@@ -75,6 +77,8 @@ export interface Oops {
   header: string;
   /** The header only counts at the start of a line (after the console prefix). */
   atLineStart?: boolean;
+  /** The header only counts on a line one of the formats' title rules matches. */
+  requireFormat?: boolean;
   formats: readonly OopsFormat[];
   /** Lines containing the header but matching one of these are not crashes. */
   suppressions: readonly RegExp[];

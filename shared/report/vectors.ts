@@ -108,3 +108,36 @@ export function conformance(vectors: readonly Vector[]): Conformance {
 export function summaryLine(c: Conformance): string {
   return `title ${c.title}/${c.total} type ${c.type}/${c.total} corrupted ${c.corrupted}/${c.total}`;
 }
+
+/**
+ * The oops kind of a title: what it says before naming a function ("KASAN: use-after-free
+ * Read", "INFO: task hung"), or its first words for titles that name none.
+ */
+export function oopsKind(title: string): string {
+  if (title === '') return 'no crash';
+  const at = title.indexOf(' in ');
+  if (at > 0) return title.slice(0, at);
+  const colon = /^([^:]{1,40}: [^:]{1,40}?)(?::| \(|$)/.exec(title);
+  return colon ? colon[1]! : title.split(' ').slice(0, 3).join(' ');
+}
+
+export interface KindMisses {
+  /** The kind of the expected title (of the title found, for a crash-free log). */
+  kind: string;
+  files: FileResult[];
+}
+
+/** The files that miss on title, type or corrupted, grouped by oops kind (largest group first). */
+export function missesByKind(c: Conformance): KindMisses[] {
+  const groups = new Map<string, FileResult[]>();
+  for (const f of c.files) {
+    if (f.ok.title && f.ok.type && f.ok.corrupted) continue;
+    const kind = f.expected.title === '' ? `no crash (got ${oopsKind(f.got.title)})` : oopsKind(f.expected.title);
+    const list = groups.get(kind) ?? [];
+    list.push(f);
+    groups.set(kind, list);
+  }
+  return [...groups.entries()]
+    .map(([kind, files]) => ({ kind, files }))
+    .sort((a, b) => b.files.length - a.files.length || a.kind.localeCompare(b.kind));
+}
