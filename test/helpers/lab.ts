@@ -198,7 +198,8 @@ export function reapOnExit(dir: string): () => void {
 }
 
 export async function removeDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  // Retried: a process just killed (a git, a build) may still be writing into it for a moment.
+  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
 
 /**

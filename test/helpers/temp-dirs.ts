@@ -14,7 +14,7 @@ let hooked = false;
 function removeAll(): void {
   for (const dir of made) {
     try {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     } catch {
       // A directory still in use (a process the test could not stop): test/run.sh's sweep names it.
     }

@@ -67,6 +67,10 @@ export async function makeHistory(opts: HistoryOptions): Promise<HistoryResult> 
   await mkdir(opts.dir, { recursive: true });
   if ((await readdir(opts.dir)).length > 0) throw new Error(`${opts.dir} is not empty`);
   await git(opts.dir, ['init', '-q', '-b', 'main']);
+  // No automatic gc: `git add` of a whole tree leaves ~75,000 loose objects, and the next commit
+  // would start a gc in the background that outlives this call (and races whoever removes the repository).
+  await git(opts.dir, ['config', 'gc.auto', '0']);
+  await git(opts.dir, ['config', 'maintenance.auto', 'false']);
 
   const states: LabState[] = [];
   const branchOf = (n: HistoryNode): string => (n.line === 'main' ? 'refs/heads/main' : `refs/heads/${n.line}`);

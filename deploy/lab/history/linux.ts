@@ -136,6 +136,10 @@ export async function makeLinuxHistory(o: LinuxHistoryOptions): Promise<LinuxHis
   await mkdir(o.dir, { recursive: true });
   if ((await readdir(o.dir)).length > 0) throw new Error(`${o.dir} is not empty`);
   await git(o.dir, ['init', '-q', '-b', 'main']);
+  // No automatic gc: `git add` of a whole tree leaves ~75,000 loose objects, and the next commit
+  // would start a gc in the background that outlives this call (and races whoever removes the repository).
+  await git(o.dir, ['config', 'gc.auto', '0']);
+  await git(o.dir, ['config', 'maintenance.auto', 'false']);
   const when = (i: number) => `${EPOCH + i * 3600} +0000`;
   const env = {
     GIT_AUTHOR_NAME: 'Linus Lab', GIT_AUTHOR_EMAIL: 'linus@lab.example', GIT_AUTHOR_DATE: when(-1),
