@@ -41,7 +41,7 @@ export async function runProbe(deps: ProbeRunnerDeps, probe: Probe, slot: number
   const kind = probe.recipe?.kind ?? 'script';
   const recipe = deps.recipes.get(kind);
   if (!recipe) throw new InfraError(`this agent cannot run the ${JSON.stringify(kind)} recipe`);
-  const verdict = Verdict.fromPartial({ probeId: probe.id, jobId: probe.jobId, commit: probe.commit, agentId: deps.agentId, startedMs: started });
+  const verdict = Verdict.fromPartial({ probeId: probe.id, jobId: probe.jobId, commit: probe.commit, agentId: deps.agentId, startedMs: started, phase: probe.phase, round: probe.round });
 
   deps.progress(probe, slot, 'checkout');
   let dirs;

@@ -44,8 +44,7 @@ export class LiveView {
         const s = this.slots.get(ev.probeId) ?? { agent: ev.agentId, commit: ev.commit, phase: '', run: 0, runs: 0 };
         s.phase = ev.phase;
         s.run = ev.run;
-        const m = /run \d+\/(\d+)/.exec(ev.message);
-        if (m) s.runs = Number(m[1]);
+        if (ev.runsTotal) s.runs = ev.runsTotal;
         this.slots.set(ev.probeId, s);
         break;
       }

@@ -233,7 +233,7 @@ export class JobManager {
     const h = this.running.get(this.jobOfProbe(probeId) ?? '');
     const p = h?.run.inFlightProbe(probeId);
     if (!h || !p) return;
-    this.publish(h, { kind: 'probe-progress', probeId, commit: p.commit, agentId: p.agentId, phase, run, message: `${p.agentId}: ${short(p.commit)} ${phase}${run ? ` run ${run}/${runs}` : ''}` });
+    this.publish(h, { kind: 'probe-progress', probeId, commit: p.commit, agentId: p.agentId, phase, run, runsTotal: runs, message: `${p.agentId}: ${short(p.commit)} ${phase}${run ? ` run ${run}/${runs}` : ''}` });
   }
 
   /** Release assignments whose agent has not been heard from within the lease. */
@@ -353,7 +353,7 @@ export class JobManager {
           return;
         }
         const sent = this.dispatch.send(probeId, Date.now());
-        if (sent === 'sent') this.publish(h, { kind: 'probe-started', probeId, commit: p.commit, agentId: p.agentId, message: `testing ${short(p.commit)} on agent ${p.agentId} (slot ${p.slot})` });
+        if (sent === 'sent') this.publish(h, { kind: 'probe-started', probeId, commit: p.commit, agentId: p.agentId, slot: p.slot, message: `testing ${short(p.commit)} on agent ${p.agentId} (slot ${p.slot})` });
         else if (sent === 'unreachable') void this.feed(h, { type: 'dispatch-failed', probeId, reason: 'agent unreachable' }).catch(() => undefined);
       },
       () => {

@@ -37,10 +37,15 @@ export function headerLines(job: Job): string[] {
   return lines;
 }
 
-/** What a probe was for, from its id (see coordinator/jobs.ts). */
-function purpose(probeId: string): 'release' | 'verify' | 'bisect' {
-  if (/-r-[0-9a-f]+$/.test(probeId)) return 'release';
-  if (/-v\d+-[0-9a-f]+$/.test(probeId)) return 'verify';
+/**
+ * What a probe was for: its verdict's phase field, else (verdicts of older agents) its id
+ * (coordinator/job-run/probe-id.ts). A cross-tree job's merge base is shown with the bisection.
+ */
+function purpose(v: Verdict): 'release' | 'verify' | 'bisect' {
+  if (v.phase === 'release' || v.phase === 'verify') return v.phase;
+  if (v.phase) return 'bisect';
+  if (/-r-[0-9a-f]+$/.test(v.probeId)) return 'release';
+  if (/-v\d+-[0-9a-f]+$/.test(v.probeId)) return 'verify';
   return 'bisect';
 }
 
@@ -153,7 +158,7 @@ export function renderJobLog(job: Job, verdicts: readonly Verdict[]): string {
   const lines = headerLines(job);
   const tags = new Map((job.result?.releases ?? []).map((r) => [r.commit, r.tag]));
   for (const wave of waves(verdicts)) {
-    const kinds = new Set(wave.map((v) => purpose(v.probeId)));
+    const kinds = new Set(wave.map((v) => purpose(v)));
     if (kinds.has('release')) lines.push(`testing release${wave.length > 1 ? 's' : ''} ${wave.map((v) => tags.get(v.commit) ?? short(v.commit)).join(' ')}`);
     else if (kinds.has('verify')) lines.push(`verifying: ${wave.map((v) => short(v.commit)).join(' ')}`);
     else if (wave.length > 1) lines.push(`testing ${wave.length} commits at once: ${wave.map((v) => short(v.commit)).join(' ')}`);

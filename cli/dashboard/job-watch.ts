@@ -33,15 +33,23 @@ export interface ProbeDone {
   finishedMs: number;
 }
 
-export function classifyVerdict(message: string): { kind: VerdictKind; summary: string } {
-  const lines = message.split('\n');
+/** A verdict event's outcome (typed since the coordinator sends it) and its summary line. */
+export function verdictOf(ev: JobEvent): { kind: VerdictKind; summary: string } {
+  const lines = ev.message.split('\n');
   const summary = lines.slice(1).find((l) => l.startsWith('all runs:')) ?? lines.slice(1).join('; ');
+  if (isVerdictKind(ev.outcome)) return { kind: ev.outcome, summary };
+  // A coordinator from before the typed outcome: read it off the log lines.
+  const message = ev.message;
   if (/^(aborted:|build failed:)/m.test(message)) return { kind: 'skip', summary };
   if (/^no evidence:/m.test(message)) return { kind: 'no-evidence', summary };
   if (/^run #\d+: crashed: /m.test(message)) return { kind: 'crash', summary };
   if (/^run #\d+: OK$/m.test(message)) return { kind: 'clean', summary };
   if (/^run #\d+: skipped:/m.test(message)) return { kind: 'skip', summary };
   return { kind: 'no-evidence', summary };
+}
+
+function isVerdictKind(s: string): s is VerdictKind {
+  return s === 'crash' || s === 'clean' || s === 'skip' || s === 'no-evidence';
 }
 
 export class JobWatch {
@@ -132,7 +140,7 @@ export class JobWatch {
     const t = Number(ev.timeMs);
     switch (ev.kind) {
       case 'probe-started': {
-        const slot = /\(slot (\S+)\)/.exec(ev.message)?.[1] ?? '';
+        const slot = String(ev.slot);
         this.inFlight.set(ev.probeId, { probeId: ev.probeId, commit: ev.commit, agent: ev.agentId, slot, phase: 'starting', run: 0, runs: 0, startedMs: t });
         break;
       }
@@ -141,13 +149,12 @@ export class JobWatch {
         if (!p) break;
         p.phase = ev.phase;
         p.run = ev.run;
-        const m = /run \d+\/(\d+)/.exec(ev.message);
-        if (m) p.runs = Number(m[1]);
+        if (ev.runsTotal) p.runs = ev.runsTotal;
         break;
       }
       case 'verdict': {
         this.inFlight.delete(ev.probeId);
-        const { kind, summary } = classifyVerdict(ev.message);
+        const { kind, summary } = verdictOf(ev);
         this.done.push({ probeId: ev.probeId, commit: ev.commit, agent: ev.agentId, verdict: kind, summary, finishedMs: t });
         this.candidatesLeft = ev.candidatesLeft;
         this.suspects = ev.suspects;

@@ -11,14 +11,14 @@
  */
 import { headerLines, resultLines, short, verdictLines } from '../../shared/job-log.js';
 import { InvalidJobError } from '../../shared/errors.js';
-import { CommitInfo, Job, JobResult, JobState, Probe, type Verdict } from '../../shared/proto.js';
+import { CommitInfo, Job, JobResult, JobState, Probe, RunOutcome, type Verdict } from '../../shared/proto.js';
 import { Bisection, type Decision } from '../engine/index.js';
 import { HostFaults, type FaultJudgement } from '../host-faults.js';
 import type { CandidateRange } from '../repo.js';
 import { MAX_VERIFY_ROUNDS, runConfig, type RunConfig } from './config.js';
 import { bisectionFlags, hostFaultEnding, nextSkipRun, untestableRelease } from './endings.js';
-import { crashOf, isSkip, toEngineVerdict, verdictOutcome } from './evidence.js';
-import { isVerificationOfRound, probeId, purposeOf, type ProbePurpose } from './probe-id.js';
+import { completedRun, crashOf, isSkip, toEngineVerdict, verdictOutcome } from './evidence.js';
+import { isVerificationOfRound, probeId, purposeFields, purposeOf, purposeOfVerdict, type ProbePurpose } from './probe-id.js';
 import { ReleaseWalk, type ReleaseTag } from './release-walk.js';
 import type { AgentView, Command, EventData, InFlightProbe, Phase, PhaseName, RunEvent, VerificationRow } from './types.js';
 
@@ -473,7 +473,7 @@ export class JobRun {
 
   /** The verification verdict of a commit in `round`, if any. */
   private verificationOf(round: number, commit: string): Verdict | undefined {
-    return this.verdicts.find((x) => x.commit === commit && isVerificationOfRound(x.probeId, round) && !this.discounted.has(x.probeId));
+    return this.verdicts.find((x) => x.commit === commit && isVerificationOfRound(x, round) && !this.discounted.has(x.probeId));
   }
 
   private verificationRows(round: number, culprit: string, parents: readonly string[]): VerificationRow[] {
@@ -605,6 +605,7 @@ export class JobRun {
       recipe: spec?.recipe,
       policy: spec?.policy,
       first: this.verdicts.length === 0,
+      ...purposeFields(purpose),
     });
     this.inFlight.set(probe.id, { probeId: probe.id, commit, agentId, slot, startedMs: now });
     this.issued.add(probe.id);
@@ -749,6 +750,7 @@ export class JobRun {
       commit: v.commit,
       agentId: v.agentId,
       message: verdictLinesOf(v),
+      ...verdictFacts(v),
       buildMs: v.build?.durationMs ?? 0,
       testMs: v.runs.reduce((sum, r) => sum + r.durationMs, 0),
       candidatesLeft: status?.candidatesLeft ?? this.job.candidatesTotal,
@@ -784,4 +786,15 @@ function note(level: 'debug' | 'info' | 'warn', message: string, fields: Record<
 
 function verdictLinesOf(v: Verdict): string {
   return verdictLines(v).join('\n');
+}
+
+/** A verdict event's typed facts: outcome, runs, crashes, and what the probe was for. */
+function verdictFacts(v: Verdict): { outcome: string; runs: number; crashes: number; probePhase: string; round: number } {
+  const purpose = purposeOfVerdict(v);
+  const e = toEngineVerdict(v);
+  const crashes = v.runs.filter((r) => r.outcome === RunOutcome.RUN_OUTCOME_CRASH && r.matches).length;
+  // Some runs completed, too few to count: no evidence (a build failure or no run at all is a skip).
+  const completed = v.runs.filter(completedRun).length;
+  const outcome = 'skipped' in e ? (completed > 0 ? 'no-evidence' : 'skip') : e.crashes > 0 ? 'crash' : 'clean';
+  return { outcome, runs: v.runs.length, crashes, probePhase: purpose.kind, round: purposeFields(purpose).round };
 }

@@ -19,7 +19,31 @@ export function purposeOf(id: string): ProbePurpose {
   return { kind: 'bisect' };
 }
 
-export function isVerificationOfRound(id: string, round: number): boolean {
-  const p = purposeOf(id);
+/** The purpose as typed fields (Probe.phase and .round, copied into the verdict by the agent). */
+export function purposeFields(p: ProbePurpose): { phase: string; round: number } {
+  return { phase: p.kind, round: p.kind === 'verify' ? p.round : 0 };
+}
+
+/**
+ * A verdict's purpose: from its phase field (agents copy it from the probe), else, for verdicts
+ * of older agents and ones stored before the field existed, from the probe id.
+ */
+export function purposeOfVerdict(v: { probeId: string; phase: string; round: number }): ProbePurpose {
+  switch (v.phase) {
+    case 'release':
+      return { kind: 'release' };
+    case 'merge-base':
+      return { kind: 'merge-base' };
+    case 'bisect':
+      return { kind: 'bisect' };
+    case 'verify':
+      return { kind: 'verify', round: v.round };
+    default:
+      return purposeOf(v.probeId);
+  }
+}
+
+export function isVerificationOfRound(v: { probeId: string; phase: string; round: number }, round: number): boolean {
+  const p = purposeOfVerdict(v);
   return p.kind === 'verify' && p.round === round;
 }

@@ -144,11 +144,12 @@ export class Oracle {
     const node = this.h.index.get(probe.commit) ?? -1;
     const o = this.o;
     const artifactOf = (n: number): string => (o.sameBinary?.includes(n) ? artifactOf(this.h.index.get(this.h.repo.history.commits[n]!.parents[0]!)!) : `artifact-${n}`);
-    const base = { probeId: probe.id, jobId: probe.jobId, commit: probe.commit, agentId, startedMs, finishedMs: startedMs + 10 };
+    // As the agent does: the probe's phase and round travel in the verdict.
+    const base = { probeId: probe.id, jobId: probe.jobId, commit: probe.commit, agentId, startedMs, finishedMs: startedMs + 10, phase: probe.phase, round: probe.round };
     if (o.abortOn === node) return Verdict.fromPartial({ ...base, abortReason: 'the test command exited 127 on the first probe: the recipe is broken' });
     if (o.unbuildable?.includes(node)) return Verdict.fromPartial({ ...base, build: BuildFacts.fromPartial({ ok: false, error: 'error: x.c:1: expected ;', durationMs: 5 }) });
     const runs: RunResult[] = [];
-    const letDown = o.cleanVerifyRound !== undefined && probe.id.includes(`-v${o.cleanVerifyRound}-`);
+    const letDown = o.cleanVerifyRound !== undefined && probe.phase === 'verify' && probe.round === o.cleanVerifyRound;
     const partial = o.partial?.includes(node) || o.partialHost === agentId;
     for (let index = 0; index < probe.runs; index++) {
       this.runsSoFar++;

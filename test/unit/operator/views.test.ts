@@ -13,7 +13,7 @@ describe('the live view', () => {
     const job = Job.fromPartial({ id: 'j1', candidatesTotal: 7562, candidatesLeft: 7562, createdMs: 1_000, slotsAtStart: 2 });
     const view = new LiveView(job, 80);
     view.update(JobEvent.fromPartial({ kind: 'probe-started', probeId: 'p1', agentId: 'lab-07', commit: H('a'), timeMs: 2_000 }));
-    view.update(JobEvent.fromPartial({ kind: 'probe-progress', probeId: 'p1', agentId: 'lab-07', commit: H('a'), phase: 'testing', run: 2, message: 'lab-07: aaaa testing run 2/4', timeMs: 3_000 }));
+    view.update(JobEvent.fromPartial({ kind: 'probe-progress', probeId: 'p1', agentId: 'lab-07', commit: H('a'), phase: 'testing', run: 2, runsTotal: 4, message: 'lab-07: aaaa testing run 2/4', timeMs: 3_000 }));
     view.update(JobEvent.fromPartial({ kind: 'probe-started', probeId: 'p2', agentId: 'lab-08', commit: H('b'), timeMs: 2_000 }));
     view.update(JobEvent.fromPartial({ kind: 'verdict', probeId: 'p2', commit: H('b'), candidatesLeft: 1200, topProbability: 0.5, suspects: [{ hash: H('c'), probability: 0.5 }, { hash: H('d'), probability: 0.25 }], message: 'building at bbbb\nrun #0: OK', timeMs: 12_000 }));
     const screen = view.render(61_000).join('\n');
