@@ -9,6 +9,8 @@
  *   vendor:  forked from v1.0 (w1, w2 adds its own BUG, w3)
  *   picked:  forked from v1.0, one commit titled like m2 (a cherry-pick: that title is ambiguous)
  *
+ * One job's build writes the same artifact for every commit: its culprit is flagged.
+ *
  * Markers in the tree make commits misbehave: m6 (v3.0) carries V3 (a build that refuses it),
  * m5 carries PARTIAL (most test runs skip). Test scripts inject crashes that say nothing about the
  * kernel ("lost connection to test machine") in one run of three. Every job is submitted at
@@ -29,6 +31,7 @@ interface AnswerJson extends JobJson {
   crossTree?: { mergeBase: string; outcome: string };
   refNotes?: string[];
   releases?: { tag: string; outcome: string }[];
+  flags?: string[];
 }
 
 /** A history made with plain git commands; commit subjects are the node names. */
@@ -180,6 +183,16 @@ const rows: Row[] = [
       assert.equal(job.state, 'not_in_range', job.reason);
       assert.match(job.reason ?? '', /the bug came with the branch: no upstream fix to find/);
       assert.deepEqual(job.crossTree, { mergeBase: t.at.m0, outcome: 'clean' });
+    },
+  },
+  {
+    name: 'same binary: the culprit builds the same artifact as its parent: named, and flagged as doubtful',
+    args: (t) => ['--good', t.at.m3!, '--bad', t.at.m8!, '--build', 'sh -c "echo same > out.bin"', '--param', 'artifact=out.bin'],
+    script: 'plain',
+    check: (t, job) => {
+      assert.equal(job.state, 'succeeded', job.reason);
+      assert.equal(job.culprit?.hash, t.at.m5);
+      assert.ok(job.flags?.some((f) => /same artifact as its parent/.test(f)), JSON.stringify(job.flags));
     },
   },
   {
