@@ -6,6 +6,8 @@
  * business (Workspace repairs what it can), so what is left is an InfraError, and the
  * coordinator runs the probe on another agent.
  */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CancelledError, GitError, InfraError, InvalidJobError } from '../shared/errors.js';
 import { withRetry, type AgentStore } from '../shared/nats.js';
@@ -61,6 +63,10 @@ export async function runProbe(deps: ProbeRunnerDeps, probe: Probe, slot: number
   }
   try {
     const jobFiles = await writeJobFiles(probe.recipe?.files ?? [], dirs.scratchDir);
+    // The probe's own temporary directory: what a compiler killed by a cancellation leaves
+    // (gcc's cc*.s) goes with the scratch directory instead of piling up in /tmp.
+    const tmp = join(dirs.scratchDir, 'tmp');
+    await mkdir(tmp, { recursive: true });
     const result = await recipe.run({
       probe,
       jobFiles: jobFiles.paths,
@@ -89,6 +95,7 @@ export async function runProbe(deps: ProbeRunnerDeps, probe: Probe, slot: number
         MULTISECT_SCRATCH_DIR: dirs.scratchDir,
         MULTISECT_CPUS: String(deps.cpus),
         MULTISECT_JOB_FILES: jobFiles.dir,
+        TMPDIR: tmp,
       },
     });
     verdict.build = result.build;

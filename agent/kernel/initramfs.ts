@@ -120,7 +120,7 @@ export async function buildInitramfs(o: InitramfsOptions): Promise<{ path: strin
   let run: string[];
   if (kind === 'c') {
     const exe = join(o.scratchDir, 'repro');
-    const r = await runProcess([o.compiler, '-static', '-O2', '-pthread', '-o', exe, repro], { cwd: o.scratchDir, env: process.env, signal: o.signal, timeoutMs: 300_000 });
+    const r = await runProcess([o.compiler, '-static', '-O2', '-pthread', '-o', exe, repro], { cwd: o.scratchDir, env: { ...process.env, TMPDIR: o.scratchDir }, signal: o.signal, timeoutMs: 300_000 });
     if (r.spawnError) throw new InfraError(`cannot run ${o.compiler} for the reproducer: ${r.spawnError.message}`, { cause: r.spawnError });
     if (r.code !== 0) return { path: '', compileError: r.output.slice(-4000) };
     repro = exe;
