@@ -35,6 +35,8 @@ import { decideAccel, type AccelDecision } from './kernel/accel.js';
 import { sleep } from '../shared/sleep.js';
 import { Backoff } from '../shared/backoff.js';
 import { LeaseClock, LeaseLapsedError } from './lease.js';
+import { BuildTracker } from './build-state.js';
+import { KernelCache } from './kernel-cache.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -84,6 +86,8 @@ export class Agent {
     private readonly natsKey: KeyPair,
     /** The qemu accelerator, proven once at start-up (shown by `multisect agents`). */
     readonly accel: AccelDecision,
+    /** What the slots' build directories hold and the kept kernels (sent as BuildState). */
+    private readonly builds: BuildTracker,
   ) {
     this.logger = options.logger.child({ component: 'agent', agentId: options.id });
     this.outbox = new Outbox(join(options.stateDir, 'outbox'), this.logger);
@@ -98,6 +102,7 @@ export class Agent {
     this.runnerDeps = {
       agentId: options.id,
       workspace: new Workspace(options.stateDir, this.logger),
+      builds,
       recipes,
       store: () => this.store,
       cpus: perSlotCpus,
@@ -122,7 +127,15 @@ export class Agent {
       ? await decideAccel(options.accel, { device: options.kvmDevice, qemu: options.qemu, kernel: options.accelProbeKernel })
       : { accel: 'tcg', how: 'unusable', reason: 'no kernel recipe on this agent' };
     logger.info({ accel: accel.accel, how: accel.how, reason: accel.reason }, `kernel VMs run under ${accel.accel}`);
-    return new Agent(options, recipes, await loadNatsUserKey(options.stateDir), accel);
+    const kernels = await KernelCache.open({
+      dir: join(options.stateDir, 'kernels'),
+      maxBytes: options.kernelCacheMb * 1024 * 1024,
+      // A build directory of a syzbot config takes a few GiB: builds need the disk more than the cache does.
+      minFreeBytes: 4 * 1024 * 1024 * 1024,
+      logger: options.logger.child({ agentId: options.id }),
+    });
+    const builds = await BuildTracker.open(options.stateDir, kernels, options.slots);
+    return new Agent(options, recipes, await loadNatsUserKey(options.stateDir), accel, builds);
   }
 
   get currentState(): AgentState {
@@ -222,6 +235,7 @@ export class Agent {
       const lease = new LeaseClock(reg.leaseMs, performance.now());
       this.lease = lease;
       stream.write(AgentMessage.fromPartial({ msg: { $case: 'hello', value: { agentId: this.options.id, runningProbeIds: [...this.running.keys()] } } }));
+      stream.write(AgentMessage.fromPartial({ msg: { $case: 'builds', value: this.builds.message() } }));
       const heartbeatMs = reg.heartbeatIntervalMs > 0 ? reg.heartbeatIntervalMs : DEFAULT_HEARTBEAT_MS;
       this.logger.info({ coordinator: address, running: this.running.size, heartbeatMs, leaseMs: reg.leaseMs }, 'connected to the coordinator');
       const beat = setInterval(() => {
@@ -302,6 +316,8 @@ export class Agent {
   private async execute(probe: Probe, verdictJwt: string, slot: number, signal: AbortSignal): Promise<void> {
     try {
       const verdict = await runProbe(this.runnerDeps, probe, slot, signal);
+      // Before the ProbeDone: when the coordinator gives this slot its next probe, it knows what the slot holds.
+      this.send({ msg: { $case: 'builds', value: this.builds.message() } });
       this.runnerDeps.progress(probe, slot, 'publishing');
       const pending = { verdict, jwt: verdictJwt };
       await this.outbox.put(pending);

@@ -60,6 +60,11 @@ export interface AgentOptions {
   accelProbeKernel: string | undefined;
   /** The qemu binary, for the proof and for jobs that name none. Default qemu-system-x86_64. */
   qemu: string;
+  /**
+   * Built kernels kept for reuse by any job (agent/kernel-cache.ts), in MiB, least recently used
+   * out beyond it; 0 keeps none. Default 2048 (a syzbot-config bzImage is about 10 MiB).
+   */
+  kernelCacheMb: number;
   logger: Logger;
 }
 
@@ -95,6 +100,7 @@ export function compileAgentOptions(input: AgentOptionsInput): AgentOptions {
     kvmDevice: input.kvmDevice || '/dev/kvm',
     accelProbeKernel: input.accelProbeKernel,
     qemu: input.qemu || 'qemu-system-x86_64',
+    kernelCacheMb: positiveInt('kernelCacheMb', input.kernelCacheMb ?? 2048, { min: 0 }),
     logger: input.logger,
   };
 }

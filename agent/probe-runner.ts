@@ -16,10 +16,14 @@ import type { RunClassification, ProbePhase, Recipe } from './recipes/types.js';
 import type { Workspace } from './workspace.js';
 import type { Accel } from './kernel/accel.js';
 import { writeJobFiles } from './job-files.js';
+import { buildKeyOf } from '../shared/build-key.js';
+import type { BuildTracker } from './build-state.js';
 
 export interface ProbeRunnerDeps {
   agentId: string;
   workspace: Workspace;
+  /** The slots' last builds and the kept kernels (build affinity). */
+  builds: BuildTracker;
   recipes: ReadonlyMap<string, Recipe>;
   store: () => AgentStore | undefined;
   cpus: number;
@@ -67,8 +71,14 @@ export async function runProbe(deps: ProbeRunnerDeps, probe: Probe, slot: number
     // (gcc's cc*.s) goes with the scratch directory instead of piling up in /tmp.
     const tmp = join(dirs.scratchDir, 'tmp');
     await mkdir(tmp, { recursive: true });
+    const buildKey = buildKeyOf(probe.repo, probe.recipe);
+    const kernels = deps.builds.kernels;
     const result = await recipe.run({
       probe,
+      kernels: {
+        take: () => kernels.take(buildKey, dirs.tree, dirs.scratchDir),
+        put: (files) => kernels.put(buildKey, dirs.tree, probe.commit, files),
+      },
       jobFiles: jobFiles.paths,
       worktree: dirs.worktree,
       buildDir: dirs.buildDir,
@@ -98,6 +108,9 @@ export async function runProbe(deps: ProbeRunnerDeps, probe: Probe, slot: number
         TMPDIR: tmp,
       },
     });
+    // The build directory now holds (most of) this commit's build: the next probe nearest to it
+    // builds incrementally here. A kept kernel left the directory as it was.
+    if (!result.build.cached && result.build.durationMs > 0) await deps.builds.built(slot, dirs.buildDir, buildKey, probe.commit);
     verdict.build = result.build;
     verdict.runs = result.runs;
     verdict.abortReason = result.abortReason ?? '';

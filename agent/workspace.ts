@@ -21,6 +21,8 @@ export interface SlotDirs {
   worktree: string;
   buildDir: string;
   scratchDir: string;
+  /** The git tree object id of the commit checked out (what the kernel cache keys on). */
+  tree: string;
 }
 
 /** One checkout to make: which commit, in which slot's worktree, of which mirror. */
@@ -67,7 +69,8 @@ export class Workspace {
     await mkdir(buildDir, { recursive: true });
     await mkdir(scratchDir, { recursive: true });
     await this.checkout({ mirror, worktree, commit, slot, signal });
-    return { worktree, buildDir, scratchDir };
+    const tree = (await git(worktree, ['rev-parse', 'HEAD^{tree}'], { signal })).stdout.trim();
+    return { worktree, buildDir, scratchDir, tree };
   }
 
   async cleanupScratch(dirs: SlotDirs): Promise<void> {

@@ -10,6 +10,7 @@ import {
   CoordinatorMessage,
   type Probe,
   type RegisterRequest,
+  type BuildState,
   SlotPhase,
   type SlotStatus,
 } from '../shared/proto.js';
@@ -44,6 +45,18 @@ export interface AgentEntry {
   problem: string;
   blockedUntilMs: number;
   health: AgentHealth;
+  /** What the agent could reuse (its last BuildState), for build affinity. */
+  builds: AgentBuilds;
+}
+
+/** An agent's BuildState as the scheduler reads it: per slot build key → last commit; build key → kept kernels. */
+export interface AgentBuilds {
+  lastBuilt: Array<Map<string, string>>;
+  cached: Map<string, Set<string>>;
+}
+
+function noBuilds(): AgentBuilds {
+  return { lastBuilt: [], cached: new Map() };
 }
 
 export interface FreeSlot {
@@ -72,9 +85,25 @@ export class AgentRegistry {
       problem: '',
       blockedUntilMs: 0,
       health: { state: 'healthy' },
+      builds: noBuilds(),
     };
     this.agents.set(info.agentId, entry);
     return entry;
+  }
+
+  /** The agent says what its slots and kernel cache hold now (whole, replacing what it said before). */
+  setBuilds(agent: AgentEntry, state: BuildState): void {
+    const b = noBuilds();
+    for (const s of state.slots) {
+      if (s.slot >= agent.slots.length) continue;
+      (b.lastBuilt[s.slot] ??= new Map()).set(s.buildKey, s.commit);
+    }
+    for (const k of state.kernels) {
+      let set = b.cached.get(k.buildKey);
+      if (!set) b.cached.set(k.buildKey, (set = new Set()));
+      set.add(k.commit);
+    }
+    agent.builds = b;
   }
 
   get(agentId: string): AgentEntry | undefined {

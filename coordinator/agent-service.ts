@@ -111,6 +111,9 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
               }
               break;
             }
+            case 'builds':
+              deps.registry.setBuilds(agent, m.value);
+              break;
             case 'done':
               deps.jobs.onProbeDone(m.value.probeId);
               break;

@@ -115,6 +115,7 @@ export class Coordinator {
         repos: gitRepos(new MirrorSet(join(options.stateDir, 'mirrors'), logger)),
         registry,
         leaseMs: options.leaseMs,
+        buildAffinity: options.buildAffinity,
         ...(credentials ? { credentials } : {}),
         logger,
       });

@@ -16,14 +16,14 @@ import { compileJobSpec } from '../shared/job-spec.js';
 import { FINAL_STATES, renderJobLog, short } from '../shared/job-log.js';
 import { Job, JobResult, JobState, type JobEvent, type JobSpec, type Verdict } from '../shared/proto.js';
 import type { Store } from '../shared/nats.js';
-import type { AgentEntry, AgentRegistry } from './agent-registry.js';
+import type { AgentEntry, AgentRegistry, FreeSlot } from './agent-registry.js';
 import { Dispatch } from './dispatch.js';
 import type { JobRecord } from './job-store.js';
-import { answer, JobRun, replay, startOf, type AgentView, type Command, type RunEvent, type RunPorts } from './job-run/index.js';
+import { answer, JobRun, replay, startOf, type AgentView, type Command, type RunEvent, type RunPorts, type SlotView } from './job-run/index.js';
 import type { NatsCredentials } from './nats-credentials.js';
 import type { Repo, RepoSource } from './repo.js';
 import { crashReportText } from './run-facts.js';
-import { pickJob } from './scheduler.js';
+import { pickJob, pickSlot } from './scheduler.js';
 import { readJobVerdicts } from './verdicts.js';
 
 export { DEFAULT_MAX_SKIPS } from './job-run/index.js';
@@ -60,6 +60,8 @@ export interface JobManagerDeps {
   leaseMs: number;
   /** With NATS JWT authentication: mints each assignment's verdict credential. */
   credentials?: NatsCredentials;
+  /** Give each probe the free slot that built nearest to it (job-run/affinity.ts). Default true. */
+  buildAffinity?: boolean;
   logger: Logger;
 }
 
@@ -402,32 +404,47 @@ export class JobManager {
     }
   }
 
+  /**
+   * One pass over the free slots: the job whose turn it is (fair share, scheduler.ts) takes the
+   * free slot that suits its builds best (pickSlot), and places its probes on the pass's slots by
+   * what they built (job-run/affinity.ts), until every slot is taken or no job wants one.
+   */
   private schedulePass(): void {
-    const free = this.dispatch.freeSlots(Date.now());
+    const remaining = this.dispatch.freeSlots(Date.now());
     const exhausted = new Set<string>();
     const pass = ++this.pass;
-    for (let i = 0; i < free.length; i++) {
-      const slot = free[i]!;
+    const affinity = this.deps.buildAffinity !== false;
+    const usable = (h: Hosted, f: FreeSlot) => {
+      const kinds = f.agent.info.recipeKinds;
+      return !exhausted.has(`${f.agent.info.agentId}/${h.run.jobId}`) && (kinds.length === 0 || kinds.includes(h.run.config.recipeKind));
+    };
+    while (remaining.length > 0) {
+      const candidates = [...this.running.values()].filter((h) => h.run.wantsWork() && remaining.some((f) => usable(h, f)));
+      const id = pickJob(candidates.map((c) => ({ id: c.run.jobId, inFlight: c.run.inFlightCount, lastServedMs: c.run.lastServedMs, createdMs: c.run.createdMs })));
+      const h = id === undefined ? undefined : this.running.get(id);
+      if (!h) break;
+      const eligible = remaining.filter((f) => usable(h, f));
+      const at = affinity ? Math.max(0, pickSlot(eligible.map((f) => f.agent.builds.lastBuilt[f.slot] ?? NOTHING_BUILT), h.run.config.buildKey)) : 0;
+      const slot = eligible[at]!;
       const agentId = slot.agent.info.agentId;
-      const kinds = slot.agent.info.recipeKinds;
-      for (;;) {
-        const candidates = [...this.running.values()].filter(
-          (h) => !exhausted.has(`${agentId}/${h.run.jobId}`) && (kinds.length === 0 || kinds.includes(h.run.config.recipeKind)) && h.run.wantsWork(),
-        );
-        const id = pickJob(candidates.map((c) => ({ id: c.run.jobId, inFlight: c.run.inFlightCount, lastServedMs: c.run.lastServedMs, createdMs: c.run.createdMs })));
-        const h = id === undefined ? undefined : this.running.get(id);
-        if (!h) break;
-        const commands = h.run.apply({ type: 'slot-offered', agentId, slot: slot.slot, slotsLeft: free.length - i, pass, nonce: randomBytes(8).toString('hex') }, Date.now());
-        if (commands.length === 0) {
-          // Per agent: a commit barred for this agent (host faults) may still go to another.
-          exhausted.add(`${agentId}/${h.run.jobId}`);
-          continue;
-        }
-        void this.execute(h, commands).catch(() => undefined);
-        break;
+      const pool = affinity ? [slot, ...eligible.filter((f) => f !== slot)].map(slotView) : undefined;
+      const commands = h.run.apply({ type: 'slot-offered', agentId, slot: slot.slot, slotsLeft: remaining.length, pass, nonce: randomBytes(8).toString('hex'), pool }, Date.now());
+      if (commands.length === 0) {
+        // Per agent: a commit barred for this agent (host faults) may still go to another.
+        exhausted.add(`${agentId}/${h.run.jobId}`);
+        continue;
       }
+      remaining.splice(remaining.indexOf(slot), 1);
+      void this.execute(h, commands).catch(() => undefined);
     }
   }
 }
 
 type RunEventData = Extract<Command, { type: 'publish' }>['event'];
+
+const NOTHING_BUILT: ReadonlyMap<string, string> = new Map();
+
+function slotView(f: FreeSlot): SlotView {
+  const b = f.agent.builds;
+  return { agentId: f.agent.info.agentId, slot: f.slot, lastBuilt: b.lastBuilt[f.slot] ?? NOTHING_BUILT, cached: b.cached };
+}

@@ -19,6 +19,11 @@ export interface CoordinatorOptions {
   leaseMs: number;
   /** How often agents must heartbeat. Default leaseMs / 6, at least 250 ms. */
   heartbeatIntervalMs: number;
+  /**
+   * Give each probe the free slot whose last build is nearest to it, or whose agent keeps its
+   * kernel (coordinator/job-run/affinity.ts). Default true; off only to measure what it buys.
+   */
+  buildAffinity: boolean;
   /** Prefix of the JetStream names; '' = production names. Default ''. */
   namespace: string;
   /** Name of the durable verdict consumer. Default 'coordinator'. */
@@ -94,6 +99,7 @@ export function compileCoordinatorOptions(input: CoordinatorOptionsInput): Coord
     stateDir: input.stateDir,
     leaseMs,
     heartbeatIntervalMs,
+    buildAffinity: input.buildAffinity ?? true,
     namespace,
     consumerName: input.consumerName ?? 'coordinator',
     replicas: positiveInt('replicas', input.replicas ?? 1, { max: 5 }),

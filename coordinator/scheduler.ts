@@ -23,3 +23,24 @@ export function pickJob(jobs: readonly SchedulableJob[]): string | undefined {
   }
   return best?.id;
 }
+
+/**
+ * Which free slot a job takes (build affinity, before the job places its commits): one whose
+ * build directory built with the job's build key (an incremental build), then one that built
+ * nothing (a build from scratch, with ccache's help), last one that holds another job's build
+ * (a different config: that slot's warm state is lost to a build from scratch). Ties keep the
+ * order given, which spreads consecutive assignments across hosts. `lastBuilt`: per slot, build
+ * key → commit.
+ */
+export function pickSlot(lastBuilt: ReadonlyArray<ReadonlyMap<string, string>>, buildKey: string): number {
+  let best = -1;
+  let bestRank = Infinity;
+  lastBuilt.forEach((m, i) => {
+    const rank = m.has(buildKey) ? 0 : m.size === 0 ? 1 : 2;
+    if (rank < bestRank) {
+      best = i;
+      bestRank = rank;
+    }
+  });
+  return best;
+}

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { CancelledError, InfraError, InvalidOptionError } from '../../shared/errors.js';
 import { BuildFacts, RunResult } from '../../shared/proto.js';
 import { buildKernel } from '../kernel/build.js';
@@ -62,20 +62,14 @@ export class KernelRecipe implements Recipe {
       throw err;
     }
 
-    // Build.
-    ctx.progress('building');
-    const b = await buildKernel({ worktree: ctx.worktree, buildDir: ctx.buildDir, scratchDir: ctx.scratchDir, env: ctx.env, signal: ctx.signal, params, command: recipe?.build });
-    if (ctx.signal.aborted) cancelled(ctx);
-    const build = BuildFacts.fromPartial({ compiler: b.compiler, durationMs: b.durationMs, ok: b.ok, logKey: await ctx.saveLog('build.log', b.log) });
-    if (b.infra) throw new InfraError(b.infra, { hint: 'for the lab, run deploy/lab/setup on this agent' });
-    if (!b.ok) {
-      build.error = b.timedOut ? 'build timed out' : tail(b.log);
-      return { build, runs: [] };
-    }
+    // Build, unless this agent keeps the kernel of this tree for this build key (any job's).
+    const built = await this.build(ctx, params);
+    if ('skip' in built) return built.skip;
+    const { build, kernel } = built;
+    await mustExist(kernel, 'kernel image', 'build the kernel, or point recipe.params.kernel at an image (the lab: deploy/lab/setup)');
 
     // What boots: the kernel image, and the job's initramfs or one packed here around the reproducer.
-    await mustExist(params.kernel, 'kernel image', 'build the kernel, or point recipe.params.kernel at an image (the lab: deploy/lab/setup)');
-    let initrd = params.initrd;
+    let initrd = built.initrd;
     let doneMarker = params.doneMarker;
     if (initrd) {
       await mustExist(initrd, 'initramfs', 'the build command must produce recipe.params.initrd');
@@ -93,14 +87,14 @@ export class KernelRecipe implements Recipe {
       initrd = packed.path;
       doneMarker ??= DONE_MARKER;
     }
-    build.artifactHash = await hashFiles(initrd ? [params.kernel, initrd] : [params.kernel]);
+    build.artifactHash = await hashFiles(initrd ? [kernel, initrd] : [kernel]);
 
     // Test: R VMs, at most vmCapacity at once.
     const n = Math.max(1, ctx.probe.runs);
     const runs = await runBounded(n, ctx.vmCapacity, async (i, signal) => {
       ctx.progress('booting', i + 1);
       const vm = await runVm({
-        kernel: params.kernel, initrd, cmdline: params.cmdline, consoleLog: join(ctx.scratchDir, `console-${i}.log`),
+        kernel, initrd, cmdline: params.cmdline, consoleLog: join(ctx.scratchDir, `console-${i}.log`),
         qemu: params.qemu, memoryMb: params.memoryMb, cpus: params.cpus, accel: params.accel === 'auto' ? ctx.accel : params.accel, extraArgs: params.qemuArgs,
         bootMarker: params.bootMarker, bootTimeoutMs: params.bootTimeoutMs, noOutputTimeoutMs: params.noOutputTimeoutMs,
         totalTimeoutMs: params.totalTimeoutMs, signal, logger: ctx.logger, onBoot: () => ctx.progress('testing', i + 1),
@@ -117,5 +111,34 @@ export class KernelRecipe implements Recipe {
       throw err;
     });
     return { build, runs };
+  }
+
+  /**
+   * The kept kernel (no build), or a build whose boot files are then kept: those the build made,
+   * in the build directory. A kernel or initramfs the job names outside it is not the build's
+   * output and is used as it is.
+   */
+  private async build(ctx: ProbeContext, params: KernelParams): Promise<{ skip: RecipeResult } | { build: BuildFacts; kernel: string; initrd: string | undefined }> {
+    const started = Date.now();
+    const made = (p: string | undefined) => p !== undefined && p.startsWith(ctx.buildDir + sep);
+    const buildsBootFiles = made(params.kernel) || made(params.initrd);
+    const kept = buildsBootFiles ? await ctx.kernels.take() : undefined;
+    if (kept) {
+      ctx.logger.info({ builtBy: kept.commit.slice(0, 12) }, 'kernel kept from an earlier build: nothing to build');
+      const build = BuildFacts.fromPartial({ ok: true, cached: true, durationMs: Date.now() - started, compiler: params.compiler });
+      return { build, kernel: made(params.kernel) ? kept.kernel! : params.kernel, initrd: made(params.initrd) ? kept.initrd : params.initrd };
+    }
+    ctx.progress('building');
+    const recipe = ctx.probe.recipe;
+    const b = await buildKernel({ worktree: ctx.worktree, buildDir: ctx.buildDir, scratchDir: ctx.scratchDir, env: ctx.env, signal: ctx.signal, params, command: recipe?.build });
+    if (ctx.signal.aborted) cancelled(ctx);
+    const build = BuildFacts.fromPartial({ compiler: b.compiler, durationMs: b.durationMs, ok: b.ok, logKey: await ctx.saveLog('build.log', b.log) });
+    if (b.infra) throw new InfraError(b.infra, { hint: 'for the lab, run deploy/lab/setup on this agent' });
+    if (!b.ok) {
+      build.error = b.timedOut ? 'build timed out' : tail(b.log);
+      return { skip: { build, runs: [] } };
+    }
+    if (buildsBootFiles) await ctx.kernels.put({ kernel: made(params.kernel) ? params.kernel : undefined, initrd: made(params.initrd) ? params.initrd : undefined });
+    return { build, kernel: params.kernel, initrd: params.initrd };
   }
 }

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { BuildFacts, Probe, RunResult } from '../../shared/proto.js';
 import type { Accel } from '../kernel/accel.js';
+import type { KernelFiles } from '../kernel-cache.js';
 
 export type ProbePhase = 'building' | 'booting' | 'testing';
 
@@ -26,6 +27,8 @@ export interface ProbeContext {
   buildDir: string;
   /** A scratch directory for this probe only; deleted afterwards. */
   scratchDir: string;
+  /** The agent's kept kernels for this probe's tree and build key (agent/kernel-cache.ts). */
+  kernels: KeptKernels;
   /** The job's files (Recipe.files), written for this probe: name → path. */
   jobFiles: Record<string, string>;
   slot: number;
@@ -50,6 +53,14 @@ export interface ProbeContext {
   matchesPolicy(title: string): boolean;
   /** Environment for commands: MULTISECT_COMMIT, MULTISECT_JOB, MULTISECT_PROBE, ... */
   env: Record<string, string>;
+}
+
+/** The kernel cache as one probe sees it: its own tree and build key are bound in. */
+export interface KeptKernels {
+  /** The kept kernel, copied into the probe's scratch directory; undefined when none is kept. */
+  take(): Promise<(KernelFiles & { commit: string }) | undefined>;
+  /** Keep the kernel just built (never throws). */
+  put(files: KernelFiles): Promise<boolean>;
 }
 
 export interface RecipeResult {

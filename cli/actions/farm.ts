@@ -28,6 +28,8 @@ export interface CoordinatorActionOptions {
   nats: string[];
   stateDir: string;
   leaseMs?: number;
+  /** false: probes go to free slots in the engine's order (to measure what affinity buys). */
+  buildAffinity?: boolean;
   namespace?: string;
   security: Security;
   /** NATS URLs told to agents (default: `nats`). */
@@ -51,6 +53,7 @@ export async function startCoordinator(o: CoordinatorActionOptions): Promise<Coo
     advertiseNats: o.advertiseNats,
     stateDir: resolve(o.stateDir),
     leaseMs: o.leaseMs,
+    buildAffinity: o.buildAffinity,
     namespace: o.namespace,
     security: o.security,
     replicas: o.replicas,
@@ -75,6 +78,8 @@ export interface AgentActionOptions {
   kvmDevice?: string;
   accelProbeKernel?: string;
   qemu?: string;
+  /** Kept kernels, MiB (0: none). */
+  kernelCacheMb?: number;
   security: Security;
   logger: Logger;
 }
@@ -100,6 +105,7 @@ export async function startAgent(o: AgentActionOptions): Promise<Agent> {
       kvmDevice: o.kvmDevice,
       accelProbeKernel: o.accelProbeKernel,
       qemu: o.qemu,
+      kernelCacheMb: o.kernelCacheMb,
       security: o.security,
       logger: o.logger,
     },
@@ -120,6 +126,10 @@ export interface UpOptions {
   /** The agents' --accel and --accel-probe-kernel. */
   accel?: string;
   accelProbeKernel?: string;
+  /** The coordinator's --no-build-affinity when false. */
+  buildAffinity?: boolean;
+  /** The agents' --kernel-cache (MiB). */
+  kernelCacheMb?: number;
   /** Called with progress lines ("nats-server on ...", "agent-1 ready"). */
   onLine?: (line: string) => void;
   /** Also serve the dashboard (in this process) on this address. Default: none. */
@@ -175,13 +185,15 @@ export async function startLocalFarm(o: UpOptions): Promise<LocalFarm> {
     }
     const ns = o.namespace ? ['--namespace', o.namespace] : [];
     const lease = o.leaseMs ? ['--lease', String(o.leaseMs / 1000)] : [];
+    const affinity = o.buildAffinity === false ? ['--no-build-affinity'] : [];
     // Plaintext on purpose: every process of a local farm is on this machine's loopback.
-    const c = selfCommand(['coordinator', '--insecure', '--listen', o.listen, '--nats', nats, '--state-dir', join(stateDir, 'coordinator'), ...ns, ...lease]);
+    const c = selfCommand(['coordinator', '--insecure', '--listen', o.listen, '--nats', nats, '--state-dir', join(stateDir, 'coordinator'), ...ns, ...lease, ...affinity]);
     const coord = started(spawnManaged('coordinator', c.program, c.args, logDir, c.env));
     const client = await waitForCoordinator(o.listen, coord);
     say(`coordinator on ${o.listen} (log ${coord.logFile})`);
     for (let i = 1; i <= o.agents; i++) {
       const accel = [...(o.accel ? ['--accel', o.accel] : []), ...(o.accelProbeKernel !== undefined ? ['--accel-probe-kernel', o.accelProbeKernel] : [])];
+      if (o.kernelCacheMb !== undefined) accel.push('--kernel-cache', String(o.kernelCacheMb));
       const a = selfCommand(['agent', '--insecure', '--id', `agent-${i}`, '--coordinator', o.listen, '--slots', String(o.slots), '--state-dir', join(stateDir, 'agents', `agent-${i}`), ...accel]);
       started(spawnManaged(`agent-${i}`, a.program, a.args, logDir, a.env));
     }

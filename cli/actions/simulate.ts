@@ -2,7 +2,8 @@
  * `multisect simulate`: the engine against a planted culprit, no agent involved. Every probe
  * takes one time unit and K agents work at once, so "rounds" is the makespan. Optional
  * baselines run on the same culprits: the real `git bisect run` (clean verdicts, --repo only) or
- * syzkaller's per-commit rule.
+ * syzkaller's per-commit rule. Given build and test costs, each trial's rounds are projected
+ * into wall time (coordinator/engine/projection.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,12 +12,15 @@ import { loadCandidateDag } from '../../coordinator/dag-loader.js';
 import { DagIndex } from '../../coordinator/engine/dag.js';
 import type { EngineOptions } from '../../coordinator/engine/options.js';
 import { hash32, prng } from '../../coordinator/engine/prng.js';
+import { projectWallTime, type ProbeCosts, type WallTimeProjection } from '../../coordinator/engine/projection.js';
 import { runEngineTrial, runSyzkallerTrial, type TrialResult } from '../../coordinator/engine/simulation.js';
 import { linearDag } from '../../coordinator/engine/synthetic.js';
 import type { CandidateDag } from '../../coordinator/engine/types.js';
 import { InvalidJobError, InvalidOptionError } from '../../shared/errors.js';
 import { calibrate, renderCalibration, type CalibrationBucket } from './calibration.js';
+import { renderProjection, summarizeProjection, verifyRunsFor, type ProjectionSummary } from './simulate-projection.js';
 import { git, resolveCommit } from '../../shared/git.js';
+import { formatDuration } from '../../shared/job-log.js';
 import { positiveInt, probability } from '../../shared/options.js';
 
 export type BaselineName = 'git-bisect' | 'syzkaller';
@@ -51,6 +55,10 @@ export interface SimulateOptions {
    * reproducer it learns them, as a real job must (a clean one is always said to be clean).
    */
   tellEngine?: boolean;
+  /** With testCostMs: project wall time from a build from scratch and one in a warm build directory (ms). */
+  buildCost?: { fullMs: number; incrementalMs: number };
+  /** With buildCost: one probe's test step, boot + R runs (ms). */
+  testCostMs?: number;
   /** Engine option overrides (tests and benchmarks). */
   engine?: Partial<EngineOptions>;
   /** Called after each trial (progress). */
@@ -66,6 +74,8 @@ export interface TrialRow {
   rounds: number;
   outcome: TrialResult['outcome'];
   confidence?: number;
+  /** With --build-cost and --test-cost. */
+  projection?: { rounds: number; wallMs: number; allFullWallMs: number };
 }
 
 export interface Summary {
@@ -98,9 +108,11 @@ export interface SimulateReport {
   baseline?: { name: BaselineName; trials: TrialRow[]; summary: Summary };
   /** multisect / baseline, for probes, runs and rounds. */
   ratio?: { probes: number; runs: number; rounds: number };
+  /** With --build-cost and --test-cost: projected wall time, beside the seed's. */
+  projection?: ProjectionSummary;
 }
 
-interface Compiled extends Required<Omit<SimulateOptions, 'repo' | 'bad' | 'good' | 'linear' | 'culprit' | 'baseline' | 'engine' | 'onTrial' | 'tellEngine'>> {
+interface Compiled extends Required<Omit<SimulateOptions, 'repo' | 'bad' | 'good' | 'linear' | 'culprit' | 'baseline' | 'engine' | 'onTrial' | 'tellEngine' | 'buildCost' | 'testCostMs'>> {
   /** Effective: asked for, or a clean reproducer. */
   tellEngine: boolean;
   repo?: string;
@@ -109,6 +121,7 @@ interface Compiled extends Required<Omit<SimulateOptions, 'repo' | 'bad' | 'good
   linear?: number;
   culprit?: string;
   baseline?: BaselineName;
+  costs?: ProbeCosts & { verifyRuns: number };
 }
 
 export function compileSimulateOptions(o: SimulateOptions): Compiled {
@@ -143,8 +156,10 @@ export function compileSimulateOptions(o: SimulateOptions): Compiled {
     if (!hasRepo) throw new InvalidOptionError('--baseline', 'git-bisect runs the real git bisect: it needs --repo');
     if (!clean) throw new InvalidOptionError('--baseline', 'git-bisect takes clean verdicts only: use --repro 1 --false-crash 0', { hint: 'for flaky reproducers compare with --baseline syzkaller' });
   }
+  const costs = compileCosts(o, runs);
   return {
     ...(hasRepo ? { repo: o.repo, bad: o.bad } : { linear: o.linear }),
+    ...(costs !== undefined ? { costs } : {}),
     good: o.good ?? [],
     ...(o.culprit !== undefined ? { culprit: o.culprit } : {}),
     ...(o.baseline !== undefined ? { baseline: o.baseline } : {}),
@@ -158,6 +173,24 @@ export function compileSimulateOptions(o: SimulateOptions): Compiled {
     firstParent: Boolean(o.firstParent),
     tellEngine: Boolean(o.tellEngine) || clean,
   };
+}
+
+/** --build-cost and --test-cost go together; a verification probe's test step scales with its runs. */
+function compileCosts(o: SimulateOptions, runs: number): (ProbeCosts & { verifyRuns: number }) | undefined {
+  if (o.buildCost === undefined && o.testCostMs === undefined) return undefined;
+  if (o.buildCost === undefined) throw new InvalidOptionError('--build-cost', 'goes with --test-cost: give both to project wall time', { hint: '--build-cost 5m54s,11s --test-cost 9m24s' });
+  if (o.testCostMs === undefined) throw new InvalidOptionError('--test-cost', 'goes with --build-cost: give both to project wall time', { hint: '--build-cost 5m54s,11s --test-cost 9m24s' });
+  const { fullMs, incrementalMs } = o.buildCost;
+  for (const [flag, ms] of [['--build-cost', fullMs], ['--build-cost', incrementalMs], ['--test-cost', o.testCostMs]] as const) {
+    if (!Number.isFinite(ms) || ms < 0) throw new InvalidOptionError(flag, `must be a duration of 0 or more, got ${JSON.stringify(ms)} ms`);
+  }
+  if (incrementalMs > fullMs) {
+    throw new InvalidOptionError('--build-cost', `the incremental build (${formatDuration(incrementalMs)}) cannot take longer than the full one (${formatDuration(fullMs)}): give FULL,INCREMENTAL`);
+  }
+  const verifyRuns = verifyRunsFor(runs);
+  // Twice the runs, one after another: an upper bound (the kernel recipe boots a probe's runs in
+  // parallel when the slot has the VMs for them, and then it is nearer one test step).
+  return { fullBuildMs: fullMs, incrementalBuildMs: incrementalMs, testMs: o.testCostMs, verifyTestMs: (o.testCostMs * verifyRuns) / runs, verifyRuns };
 }
 
 /** Resolve --culprit to a candidate id: a ref (with --repo), or a hash / 1-based position (--linear). */
@@ -199,7 +232,7 @@ function summarize(rows: TrialRow[]): Summary {
   };
 }
 
-function row(r: TrialResult): TrialRow {
+function row(r: TrialResult, projection?: TrialRow['projection']): TrialRow {
   return {
     culprit: r.culprit,
     answer: r.answer,
@@ -209,6 +242,7 @@ function row(r: TrialResult): TrialRow {
     rounds: r.rounds,
     outcome: r.outcome,
     ...(r.confidence !== undefined ? { confidence: r.confidence } : {}),
+    ...(projection !== undefined ? { projection } : {}),
   };
 }
 
@@ -231,8 +265,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
   const total = c.trials * (c.baseline ? 2 : 1);
   let done = 0;
   const ours: TrialRow[] = [];
+  const projections: WallTimeProjection[] = [];
   for (let t = 0; t < c.trials; t++) {
-    ours.push(row(runEngineTrial(dag, culprits[t]!, trialOpts(t), index)));
+    const trial = runEngineTrial(dag, culprits[t]!, trialOpts(t), index);
+    const p = c.costs !== undefined ? projectWallTime(trial, c.parallel, c.costs) : undefined;
+    if (p !== undefined) projections.push(p);
+    ours.push(row(trial, p && { rounds: p.bisectRounds + p.verifyRounds, wallMs: p.wallMs, allFullWallMs: p.allFullWallMs }));
     options.onTrial?.(++done, total);
   }
   const report: SimulateReport = {
@@ -250,6 +288,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
     trials: ours,
     summary: summarize(ours),
     calibration: calibrate(ours),
+    ...(c.costs !== undefined ? { projection: summarizeProjection(projections, c.costs, n) } : {}),
   };
   if (c.baseline) {
     const base: TrialRow[] = [];
@@ -356,6 +395,7 @@ export function renderSimulate(r: SimulateReport): string {
   lines.push(`bound ceil(log_${r.parallel + 1} ${r.candidates}) = ${r.bound} rounds`);
   lines.push('calibration (culprits named at confidence c: share right)');
   lines.push(...renderCalibration(r.calibration));
+  if (r.projection) lines.push(...renderProjection(r.projection, r.parallel, r.candidates));
   if (r.trials.length === 1) {
     const one = r.trials[0]!;
     lines.push(`culprit ${one.culprit}: ${one.answer ? `named ${one.answer}${one.correct ? ' (right)' : ' (WRONG)'}` : one.outcome}`);

@@ -81,6 +81,7 @@ export function registerFarm(program: Command): void {
       .option('--advertise-nats <url>', 'NATS URL agents are told to use (repeatable; default: --nats)', collect, [])
       .option('--state-dir <dir>', 'where the git mirrors live')
       .option('--lease <seconds>', 'lease of an assignment without heartbeat', '30')
+      .option('--no-build-affinity', 'give probes to free slots in the engine\'s order, not to the slot that built nearest (to measure what affinity buys)')
       .option('--namespace <ns>', 'prefix of the JetStream names (for sharing one NATS)', env.namespace())
       .option('--replicas <n>', 'JetStream replicas of the streams and buckets it creates (3 on a 3-server cluster)', '1')
       .option('--instance-id <id>', 'id in leader election (default: host name/listen address)')
@@ -113,6 +114,7 @@ export function registerFarm(program: Command): void {
               advertiseNats: o.advertiseNats,
               stateDir: o.stateDir ?? join(env.stateDir() ?? defaultStateDir(), 'coordinator'),
               leaseMs: parseNumberFlag('--lease', o.lease) * 1000,
+              buildAffinity: o.buildAffinity,
               namespace: o.namespace,
               replicas: parseIntFlag('--replicas', o.replicas),
               instanceId: o.instanceId,
@@ -162,6 +164,7 @@ export function registerFarm(program: Command): void {
       .option('--kvm-device <path>', 'the KVM device to prove', '/dev/kvm')
       .option('--accel-probe-kernel <image>', 'a kernel image booted under KVM at start-up to prove it (default: /boot/vmlinuz-$(uname -r) when readable; "" for none)')
       .option('--qemu <binary>', 'qemu binary for the proof and for jobs that name none', 'qemu-system-x86_64')
+      .option('--kernel-cache <MiB>', 'built kernels kept for reuse by any job, least recently used out; 0 keeps none', '2048')
     .option('--log-level <level>', 'log level', env.logLevel()),
   )
     .addHelpText(
@@ -187,6 +190,7 @@ export function registerFarm(program: Command): void {
           kvmDevice: o.kvmDevice,
           accelProbeKernel: o.accelProbeKernel,
           qemu: o.qemu,
+          kernelCacheMb: parseIntFlag('--kernel-cache', o.kernelCache),
           logger,
         });
         await untilSignal(() => agent.close());

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { parseIntFlag, parseNumberFlag } from '../../shared/options.js';
 import { renderSimulate, simulate, type BaselineName } from '../actions/simulate.js';
+import { parseBuildCostFlag, parseDurationFlag } from '../duration-flags.js';
 import { collect, printResult, runCommand } from '../run.js';
 
 export function registerSimulate(program: Command): void {
@@ -23,6 +24,8 @@ export function registerSimulate(program: Command): void {
     .option('--mode <mode>', 'cause (the planted commit brings the crash) or fix (it ends it)', 'cause')
     .option('--baseline <name>', 'also run git-bisect (the real one; --repo, clean verdicts) or syzkaller (its per-commit rule) on the same culprits')
     .option('--tell-engine', 'give the engine the true Q and EPS as strong starting estimates (default: it learns them, as a real job must)')
+    .option('--build-cost <full,incremental>', 'project wall time: a kernel build from scratch and an incremental one, e.g. 5m54s,11s (with --test-cost)')
+    .option('--test-cost <duration>', "project wall time: one probe's test step, boot + R runs, e.g. 9m24s or 564 (seconds)")
     .option('--json', 'print every trial, the summaries and the calibration as JSON')
     .addHelpText(
       'after',
@@ -34,8 +37,16 @@ estimates (a clean reproducer, Q=1 EPS=0, is always said to be clean). It is tol
 culprits are never merges. The calibration lines say, for the culprits named at a confidence c,
 the share that were right ("confidence 0.99" should be right at least 99% of the time).
 
+--build-cost and --test-cost project each trial's wall time from those costs (a projection, not
+a measurement): per round, the slowest probe's build plus its test step; a slot's first build
+is full and later ones incremental (build affinity), and the verification of the culprit and
+its parents (2R runs) builds nothing for commits already probed (kernel cache). It is printed
+beside the same with every build full, and beside the seed (syzbot, one commit at a time: 4h04m
+for 7,562 revisions).
+
 Examples:
   multisect simulate --linear 7562 --trials 50 --parallel 7
+  multisect simulate --linear 7562 --parallel 16 --trials 50 --build-cost 5m54s,11s --test-cost 9m24s
   multisect simulate --linear 3500 --trials 500 --repro 0.3 --false-crash 0.02 --runs 10 --baseline syzkaller
   multisect simulate --linear 3500 --trials 100 --repro 0.1 --false-crash 0.02 --runs 10 --tell-engine
   multisect simulate --repo ~/src/linux --good v6.1 --bad v6.2 --trials 20 --baseline git-bisect --json`,
@@ -59,6 +70,8 @@ Examples:
           mode: o.mode,
           baseline: o.baseline as BaselineName | undefined,
           tellEngine: Boolean(o.tellEngine),
+          buildCost: o.buildCost === undefined ? undefined : parseBuildCostFlag('--build-cost', o.buildCost),
+          testCostMs: o.testCost === undefined ? undefined : parseDurationFlag('--test-cost', o.testCost),
           onTrial: o.json || !process.stderr.isTTY ? undefined : (done, total) => process.stderr.write(`\r${done}/${total} trials`),
         });
         if (!o.json && process.stderr.isTTY) process.stderr.write('\r');

@@ -19,6 +19,16 @@ const LOOKAHEAD_CANDIDATES = 8;
 const LOOKAHEAD_WINDOW = 0.02;
 const LOOKAHEAD_MAX_N = 50_000;
 
+/**
+ * A caller's preference among near-equal probes (build affinity: the commit whose build is
+ * cheapest on the slot at hand). The engine gives up at most `tolerance` (a fraction) of the best
+ * probe's information for it.
+ */
+export interface ProbePreference {
+  cost(commit: string): number;
+  tolerance: number;
+}
+
 export class Bisection {
   readonly options: EngineOptions;
   readonly index: DagIndex;
@@ -173,12 +183,12 @@ export class Bisection {
    * would add at least minGain bits, or the bisection is decided. Greedy: right when agents free
    * up one at a time; when several are free at once, proposeMany places them jointly.
    */
-  propose(inFlight: readonly string[]): string | undefined {
+  propose(inFlight: readonly string[], prefer?: ProbePreference): string | undefined {
     if (this.decide().kind !== 'continue') return undefined;
     const counts = this.inFlightKeys(inFlight);
     const rule = this.ruleBased(counts);
     if (rule !== undefined) return this.hashOf(rule);
-    const best = this.scorer(counts).best();
+    const best = this.scorer(counts, prefer).best();
     return best === undefined ? undefined : this.hashOf(best);
   }
 
@@ -241,7 +251,7 @@ export class Bisection {
    * for a new commit, the extra information of one more probe for an in-flight one (zero with
    * clean verdicts), times the chance it builds.
    */
-  private scorer(counts: Map<number, number>): { score(key: number): number; best(): number | undefined } {
+  private scorer(counts: Map<number, number>, prefer?: ProbePreference): { score(key: number): number; best(): number | undefined } {
     const n = this.index.n;
     const sweep = this.plan([...counts.keys()].sort((a, b) => a - b));
     const value = this.value();
@@ -302,8 +312,33 @@ export class Bisection {
       const g = this.dag.goods.findIndex((_, i) => !skipped[n + i]);
       if (g >= 0) consider(n + g, score(n + g));
       if (bestKey < 0 || bestScore < this.options.minGain) return undefined;
+      if (prefer && bestKey < n) return preferred(bestKey, bestScore, prefer);
       if (counts.size === 0 && bestKey < n && !lacking && n <= LOOKAHEAD_MAX_N && this.index.numChains > 1) return this.lookahead(gains, b, bestKey, bestScore);
       return bestKey;
+    };
+    /**
+     * Among the candidates nearly as informative as the best (within the tolerance), the one
+     * the preference finds cheapest; ties go to the more informative.
+     */
+    const preferred = (bestKey: number, bestScore: number, p: ProbePreference): number => {
+      const floor = bestScore * (1 - p.tolerance);
+      let chosen = bestKey;
+      let chosenCost = p.cost(this.dag.hashes[bestKey]!);
+      let chosenScore = bestScore;
+      if (chosenCost <= 0) return chosen;
+      for (let x = 0; x < n; x++) {
+        if (skipped[x] || x === bestKey) continue;
+        if (!counts.has(x) && gains[x]! * b[x]! * show(x) < floor) continue;
+        const sc = score(x);
+        if (sc < floor) continue;
+        const c = p.cost(this.dag.hashes[x]!);
+        if (c < chosenCost || (c === chosenCost && sc > chosenScore)) {
+          chosen = x;
+          chosenCost = c;
+          chosenScore = sc;
+        }
+      }
+      return chosen;
     };
     return { score, best };
   }

@@ -8,7 +8,7 @@
  *   b.useless(inFlight)      // -> cancel these
  *   b.decide()               // -> continue | culprit | inconclusive | not-in-range
  */
-export { Bisection } from './bisection.js';
+export { Bisection, type ProbePreference } from './bisection.js';
 export { compileEngineOptions, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './options.js';
 export type { CandidateDag, Decision, EngineStatus, EngineVerdict } from './types.js';
 export { DagIndex } from './dag.js';

@@ -44,6 +44,14 @@ export interface TrialResult {
   probes: number;
   runs: number;
   rounds: number;
+  /** Probes placed in each round, in order (k at most; fewer near the end): what a wall-time projection needs. */
+  probesPerRound: number[];
+  /**
+   * With a named culprit: what a job verifies next (the culprit and all its real parents, with
+   * twice the runs; not simulated here), and how many of those commits this trial already probed,
+   * so their kernels exist.
+   */
+  verification?: { probes: number; alreadyProbed: number };
   confidence?: number;
   reason?: string;
 }
@@ -89,23 +97,31 @@ export function runEngineTrial(dag: CandidateDag, culprit: number, o: TrialOptio
   let runs = 0;
   let rounds = 0;
   let seq = 0;
-  const result = (r: Omit<TrialResult, 'culprit' | 'probes' | 'runs' | 'rounds'>): TrialResult => ({
+  const probesPerRound: number[] = [];
+  const probed = new Set<string>();
+  const result = (r: Omit<TrialResult, 'culprit' | 'probes' | 'runs' | 'rounds' | 'probesPerRound'>): TrialResult => ({
     culprit: dag.hashes[culprit]!,
     ...r,
     probes,
     runs,
     rounds,
+    probesPerRound,
   });
   while (rounds < max) {
     const d = b.decide();
-    if (d.kind === 'culprit') return result({ answer: d.commit, outcome: 'culprit', correct: d.commit === dag.hashes[culprit], confidence: d.confidence });
+    if (d.kind === 'culprit') {
+      const verification = verificationOf(dag, keyOf.get(d.commit), probed);
+      return result({ answer: d.commit, outcome: 'culprit', correct: d.commit === dag.hashes[culprit], confidence: d.confidence, verification });
+    }
     if (d.kind === 'inconclusive') return result({ answer: null, outcome: 'inconclusive', correct: false, confidence: d.confidence, reason: d.reason });
     if (d.kind === 'not-in-range') return result({ answer: null, outcome: 'not-in-range', correct: false, confidence: d.confidence, reason: d.reason });
     // All k agents are free at the start of a round: place their probes jointly.
     const inFlight = o.parallel === 1 ? [b.propose([])].filter((c): c is string => c !== undefined) : b.proposeMany([], o.parallel);
     if (inFlight.length === 0) return result({ answer: null, outcome: 'stalled', correct: false, reason: 'nothing left worth probing' });
     rounds++;
+    probesPerRound.push(inFlight.length);
     for (const c of inFlight) {
+      probed.add(c);
       const key = keyOf.get(c);
       const contained = key !== undefined && key < n && contains[key] === 1;
       // Cause: a commit with the culprit crashes. Fix: a commit without the fix still crashes.
@@ -117,6 +133,16 @@ export function runEngineTrial(dag: CandidateDag, culprit: number, o: TrialOptio
     }
   }
   return result({ answer: null, outcome: 'stalled', correct: false, reason: `no decision after ${max} rounds` });
+}
+
+/**
+ * The culprit and every real parent (a parent outside the range, a good commit, is never probed
+ * here, so its kernel is not built yet), as the job's verifying phase tests them.
+ */
+function verificationOf(dag: CandidateDag, id: number | undefined, probed: ReadonlySet<string>): { probes: number; alreadyProbed: number } {
+  if (id === undefined) return { probes: 1, alreadyProbed: 0 };
+  const inRange = [dag.hashes[id]!, ...dag.parents[id]!.map((p) => dag.hashes[p]!)];
+  return { probes: 1 + dag.parentCount[id]!, alreadyProbed: inRange.filter((h) => probed.has(h)).length };
 }
 
 /**
@@ -155,6 +181,7 @@ export function runSyzkallerTrial(dag: CandidateDag, index: DagIndex, culprit: n
     probes,
     runs,
     rounds: probes,
+    probesPerRound: new Array<number>(probes).fill(1),
     ...(reason ? { reason } : {}),
   });
   if (test(true) !== 'bad') return done(null, 'failed', 'the bad commit did not test bad');

@@ -4,6 +4,7 @@
  */
 import { Mode, type JobSpec } from '../../shared/proto.js';
 import type { EngineOptions } from '../engine/index.js';
+import { buildKeyOf } from '../../shared/build-key.js';
 
 /** Skips in a row (after the bad commit is confirmed) that end a job inconclusive, by default. */
 export const DEFAULT_MAX_SKIPS = 10;
@@ -24,6 +25,8 @@ export interface RunConfig {
   firstParent: boolean;
   oldestRelease: string;
   engine: Partial<EngineOptions>;
+  /** What the job's builds depend on besides the commit (build affinity, shared/build-key.ts). */
+  buildKey: string;
 }
 
 /**
@@ -54,5 +57,6 @@ export function runConfig(spec: JobSpec): RunConfig {
     firstParent: p?.firstParent ?? false,
     oldestRelease: p?.oldestRelease ?? '',
     engine: { mode, confidenceTarget, seed: Number(p?.seed ?? 0) || 1, runsPerProbe, ...reproducerPrior(p) },
+    buildKey: buildKeyOf(spec.repo, spec.recipe),
   };
 }

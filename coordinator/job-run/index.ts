@@ -8,4 +8,4 @@ export { startOf } from './start.js';
 export { DEFAULT_MAX_SKIPS, MAX_VERIFY_ROUNDS, runConfig, type RunConfig } from './config.js';
 export { ReleaseWalk, WALK_TAG, type ReleaseTag } from './release-walk.js';
 export { toEngineVerdict, verdictOutcome, crashOf } from './evidence.js';
-export type { AgentView, Command, EventData, InFlightProbe, Phase, RunEvent } from './types.js';
+export type { AgentView, Command, EventData, InFlightProbe, Phase, RunEvent, SlotView } from './types.js';

@@ -12,7 +12,7 @@
 import { headerLines, resultLines, short, verdictLines } from '../../shared/job-log.js';
 import { InvalidJobError } from '../../shared/errors.js';
 import { CommitInfo, Job, JobResult, JobState, Probe, RunOutcome, type Verdict } from '../../shared/proto.js';
-import { Bisection, type Decision } from '../engine/index.js';
+import { Bisection, type Decision, type ProbePreference } from '../engine/index.js';
 import { HostFaults, type FaultJudgement } from '../host-faults.js';
 import type { CandidateRange } from '../repo.js';
 import { MAX_VERIFY_ROUNDS, runConfig, type RunConfig } from './config.js';
@@ -20,7 +20,8 @@ import { bisectionFlags, hostFaultEnding, nextSkipRun, untestableRelease } from 
 import { completedRun, crashOf, isSkip, toEngineVerdict, verdictOutcome } from './evidence.js';
 import { isVerificationOfRound, probeId, purposeFields, purposeOf, purposeOfVerdict, type ProbePurpose } from './probe-id.js';
 import { ReleaseWalk, type ReleaseTag } from './release-walk.js';
-import type { AgentView, Command, EventData, InFlightProbe, Phase, PhaseName, RunEvent, VerificationRow } from './types.js';
+import type { AgentView, Command, EventData, InFlightProbe, Phase, PhaseName, RunEvent, SlotView, VerificationRow } from './types.js';
+import { AFFINITY_TOLERANCE, commitForSlot, isBestSlotFor, placeCommits, placementCost, slotId, type AffinityContext } from './affinity.js';
 
 /**
  * How a job starts: a release walk (no good commit), a range already loaded, or a cross-tree fix
@@ -62,7 +63,9 @@ export class JobRun {
   private skipRun = { count: 0, last: '' };
   private lastServed = 0;
   /** Bisection probes planned jointly for the slots of one scheduling pass. */
-  private planned: { pass: number; queue: string[] } | undefined;
+  private planned: { pass: number; queue: string[]; placed: Map<string, string> } | undefined;
+  /** Positions of the range's commits in topological order (build affinity's distance), made when first needed. */
+  private positions: { range: CandidateRange; at: Map<string, number> } | undefined;
   /** A cross-tree job: its merge base and what it showed ('' until its verdict counts). */
   private crossTree: { mergeBase: string; outcome: string } | undefined;
 
@@ -153,7 +156,7 @@ export class JobRun {
         this.onVerdict(event.verdict, event.agents, now, out);
         break;
       case 'slot-offered':
-        this.onSlotOffered(event.agentId, event.slot, event.slotsLeft, event.pass, event.nonce, now, out);
+        this.onSlotOffered(event, now, out);
         break;
       case 'dispatch-failed':
         if (this.inFlight.delete(event.probeId)) {
@@ -590,9 +593,10 @@ export class JobRun {
 
   // ---- scheduling ----
 
-  private onSlotOffered(agentId: string, slot: number, slotsLeft: number, pass: number, nonce: string, now: number, out: Command[]): void {
+  private onSlotOffered(offer: Extract<RunEvent, { type: 'slot-offered' }>, now: number, out: Command[]): void {
     if (!this.wantsWork()) return;
-    const commit = this.nextCommit(agentId, slotsLeft, pass);
+    const { agentId, slot, nonce } = offer;
+    const commit = this.nextCommit(offer);
     if (commit === undefined) return;
     const purpose = this.purposeNow();
     const spec = this.job.spec;
@@ -626,8 +630,11 @@ export class JobRun {
     return purpose.kind === 'verify' ? this.config.verifyRuns : this.config.runsPerProbe;
   }
 
-  /** What the job wants tested next on `agentId`, in its current phase. */
-  private nextCommit(agentId: string, slotsLeft: number, pass: number): string | undefined {
+  /** What the job wants tested next on the offered slot, in its current phase. */
+  private nextCommit(offer: Extract<RunEvent, { type: 'slot-offered' }>): string | undefined {
+    const { agentId, slotsLeft, pass } = offer;
+    const pool = offer.pool ?? [];
+    const offered = pool[0] ?? { agentId, slot: offer.slot, lastBuilt: new Map(), cached: new Map() };
     const phase = this.phase;
     const inFlight = [...this.inFlight.values()].map((p) => p.commit);
     // Commits this agent could not boot or had infrastructure failures on go to other agents.
@@ -638,7 +645,8 @@ export class JobRun {
       // The bad commit first: it confirms the crash and tells how reliably it reproduces, and a
       // bad commit that cannot be built or booted ends the job before it bisects.
       const bad = this.job.badHash;
-      if (this.countedVerdicts(bad).length === 0 && free(bad)) return bad;
+      // On the slot that builds it best: another slot of the pass may have built it (or near it).
+      if (this.countedVerdicts(bad).length === 0 && free(bad) && isBestSlotFor(bad, offered, pool, this.affinity())) return bad;
       // Then a commit that failed to boot on another agent: it counts (or its agent is at fault) only once tried here.
       const recheck = this.faults.heldCommits().find(free);
       if (recheck) return recheck;
@@ -650,17 +658,26 @@ export class JobRun {
         return phase.walk.next([...inFlight, ...barred]);
       case 'merge-base':
         return phase.step === 'testing' && this.countedVerdicts(phase.mergeBase).length === 0 && free(phase.mergeBase) ? phase.mergeBase : undefined;
-      case 'verifying':
-        return [phase.culprit, ...phase.parents].find((c) => free(c) && !this.verificationOf(phase.round, c));
+      case 'verifying': {
+        // The agents that built these keep their kernels: the slots there rebuild nothing.
+        const wanted = [phase.culprit, ...phase.parents].filter((c) => free(c) && !this.verificationOf(phase.round, c));
+        return commitForSlot(wanted, offered, pool, this.affinity());
+      }
       case 'bisecting': {
         if (this.planned?.pass !== pass) {
           const cap = this.config.parallelismCap || Infinity;
           const count = Math.max(1, Math.min(slotsLeft, cap - this.inFlight.size));
-          const queue = count > 1 ? phase.engine.proposeMany(inFlight, count) : [phase.engine.propose(inFlight)].filter((c): c is string => c !== undefined);
-          this.planned = { pass, queue };
+          const queue = count > 1 ? phase.engine.proposeMany(inFlight, count) : [phase.engine.propose(inFlight, this.preferenceFor(offered))].filter((c): c is string => c !== undefined);
+          // Placed once per pass, on the slots free at its start (the engine's choice stays as it is).
+          this.planned = { pass, queue, placed: placeCommits(queue, pool, this.affinity()) };
         }
-        const queue = this.planned.queue;
-        const at = queue.findIndex(allowed);
+        const { queue, placed } = this.planned;
+        const mine = placed.get(slotId(offered));
+        placed.delete(slotId(offered));
+        const elsewhere = new Set(placed.values());
+        let at = mine !== undefined && allowed(mine) ? queue.indexOf(mine) : -1;
+        if (at < 0) at = queue.findIndex((c) => allowed(c) && !elsewhere.has(c));
+        if (at < 0) at = queue.findIndex(allowed);
         if (at >= 0) return queue.splice(at, 1)[0];
         if (barred.length === 0) return undefined;
         // Everything planned is barred for this agent: its own best probe, the barred ones aside.
@@ -668,6 +685,23 @@ export class JobRun {
         return own !== undefined && allowed(own) ? own : undefined;
       }
     }
+  }
+
+  /**
+   * One slot free: among the probes nearly as good as the best, the one this slot builds
+   * cheapest (several free at once: the engine's joint choice, placed by placeCommits).
+   */
+  private preferenceFor(offered: SlotView): ProbePreference | undefined {
+    if (!offered.lastBuilt.has(this.config.buildKey) && !offered.cached.get(this.config.buildKey)?.size) return undefined;
+    const ctx = this.affinity();
+    return { cost: (c) => placementCost(c, offered, ctx), tolerance: AFFINITY_TOLERANCE };
+  }
+
+  private affinity(): AffinityContext {
+    const range = this.rangeOf();
+    if (range && this.positions?.range !== range) this.positions = { range, at: new Map(range.hashes.map((h, i) => [h, i])) };
+    const at = range ? this.positions?.at : undefined;
+    return { buildKey: this.config.buildKey, position: (c) => at?.get(c) };
   }
 
   private cancel(p: InFlightProbe, reason: string, out: Command[]): void {

@@ -24,15 +24,29 @@ export interface AgentView {
   able: readonly string[];
 }
 
+/**
+ * A free slot as build affinity sees it (job-run/affinity.ts): what its build directories last
+ * built and what its agent keeps, by build key (shared/build-key.ts).
+ */
+export interface SlotView {
+  agentId: string;
+  slot: number;
+  /** build key → the commit this slot's build directory last built with it. */
+  lastBuilt: ReadonlyMap<string, string>;
+  /** build key → the commits whose kernels the agent keeps. */
+  cached: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
 export type RunEvent =
   /** A verdict from the stream (live, or replayed after a restart: the same path). */
   | { type: 'verdict'; verdict: Verdict; agents: AgentView }
   /**
    * A free slot, offered to this job by the scheduler. `pass` groups the offers of one scheduling
    * pass (probes are planned jointly for the slots of a pass); `nonce` is the random part of the
-   * probe id should the job take the slot.
+   * probe id should the job take the slot. `pool`: this slot and the others still free in the pass,
+   * with what they could reuse (build affinity; none given, probes go in the engine's order).
    */
-  | { type: 'slot-offered'; agentId: string; slot: number; slotsLeft: number; pass: number; nonce: string }
+  | { type: 'slot-offered'; agentId: string; slot: number; slotsLeft: number; pass: number; nonce: string; pool?: readonly SlotView[] }
   /** The assignment could not be persisted or sent: the agent never heard of the probe. */
   | { type: 'dispatch-failed'; probeId: string; reason: string }
   /** The agent gave the probe back without a verdict. */

@@ -13,6 +13,23 @@ import type { GeneratedHistory, Oracle } from './job-histories.js';
 export interface FarmSpec {
   agents: number;
   slots: number;
+  /**
+   * Offer slots with what they could reuse (build affinity): each slot's last built commit and
+   * each agent's kept kernels (every commit it tested). Without it, the pool is not given.
+   */
+  affinity?: boolean;
+  /** Build directories warm from an earlier job: slot i of agent a (a-major order) last built warm[...]. */
+  warm?: readonly string[];
+}
+
+/** What the probes' builds would have cost, as the farm kept track of slots' last builds. */
+export interface BuildTally {
+  /** Probes whose agent kept the commit's kernel: nothing to build. */
+  kept: number;
+  /** Probes built incrementally: the distance (in history order) from the slot's last build. */
+  distances: number[];
+  /** Probes on a slot that had built nothing yet. */
+  full: number;
 }
 
 export interface Script {
@@ -58,6 +75,7 @@ export interface FarmOutcome {
   restarts: { live: RunState; replayed: RunState }[];
   commands: Command[];
   stalled: boolean;
+  builds: BuildTally;
 }
 
 interface Busy {
@@ -85,7 +103,7 @@ export function jobOf(h: GeneratedHistory, o: JobOptions): Job {
 }
 
 export async function runFarm(h: GeneratedHistory, oracle: Oracle, options: JobOptions, farm: FarmSpec, script: Script = {}): Promise<FarmOutcome> {
-  const out: FarmOutcome = { probes: 0, runs: 0, restarts: [], commands: [], stalled: false };
+  const out: FarmOutcome = { probes: 0, runs: 0, restarts: [], commands: [], stalled: false, builds: { kept: 0, distances: [], full: 0 } };
   let clock = 1000;
   const ports: RunPorts = { repo: h.repo, crashReport: async (key) => `report of ${key}`, now: () => clock };
   const job = jobOf(h, options);
@@ -107,6 +125,26 @@ export async function runFarm(h: GeneratedHistory, oracle: Oracle, options: JobO
   let pass = 0;
   let nonce = 0;
   let delivered = 0;
+  /** slot id → the commit its build directory holds; agent → the commits whose kernels it keeps. */
+  const lastBuilt = new Map<string, string>();
+  const kept = new Map<string, Set<string>>();
+  farm.warm?.forEach((commit, i) => lastBuilt.set(`a${Math.floor(i / farm.slots) + 1}/${i % farm.slots}`, commit));
+  const tallyBuild = (agentId: string, slot: number, commit: string) => {
+    const id = `${agentId}/${slot}`;
+    const last = lastBuilt.get(id);
+    if (kept.get(agentId)?.has(commit)) out.builds.kept++;
+    else if (last === undefined) out.builds.full++;
+    else out.builds.distances.push(Math.abs(h.index.get(commit)! - h.index.get(last)!));
+    if (!kept.get(agentId)?.has(commit)) lastBuilt.set(id, commit);
+    if (!kept.has(agentId)) kept.set(agentId, new Set());
+    kept.get(agentId)!.add(commit);
+  };
+  const poolOf = (free: readonly { agentId: string; slot: number }[]) =>
+    free.map((f) => {
+      const last = lastBuilt.get(`${f.agentId}/${f.slot}`);
+      const key = run.config.buildKey;
+      return { ...f, lastBuilt: new Map(last ? [[key, last]] : []), cached: new Map([[key, kept.get(f.agentId) ?? new Set<string>()]]) };
+    });
 
   const other = (c: Command) => {
     out.commands.push(c);
@@ -117,6 +155,7 @@ export async function runFarm(h: GeneratedHistory, oracle: Oracle, options: JobO
         const silent = script.silentEvery !== undefined && out.probes % script.silentEvery === 0;
         const handBack = script.handBackEvery !== undefined && out.probes % script.handBackEvery === 0;
         busy.push({ probe: c.probe, agentId: c.agentId, slot: c.slot, startedMs: clock, silent, handBack });
+        tallyBuild(c.agentId, c.slot, c.probe.commit);
         break;
       }
       case 'cancel-probe': {
@@ -146,8 +185,9 @@ export async function runFarm(h: GeneratedHistory, oracle: Oracle, options: JobO
     // Every free slot of a healthy agent is offered (an unhealthy agent waits out its health check).
     const free: { agentId: string; slot: number }[] = [];
     for (let s = 0; s < farm.slots; s++) for (const a of agentIds) if (!unhealthy.has(a) && !busy.some((b) => b.agentId === a && b.slot === s)) free.push({ agentId: a, slot: s });
+    const pool = farm.affinity ? poolOf(free) : undefined;
     for (const [i, f] of free.entries()) {
-      await carryOut(run, run.apply({ type: 'slot-offered', agentId: f.agentId, slot: f.slot, slotsLeft: free.length - i, pass, nonce: (++nonce).toString(16).padStart(16, '0') }, clock), ports, other);
+      await carryOut(run, run.apply({ type: 'slot-offered', agentId: f.agentId, slot: f.slot, slotsLeft: free.length - i, pass, nonce: (++nonce).toString(16).padStart(16, '0'), pool: pool?.slice(i) }, clock), ports, other);
     }
     if (!run.active) break;
     if (busy.length === 0) {

@@ -13,7 +13,7 @@ import { git } from '../../shared/git.js';
 import { silentLogger } from '../../shared/logger.js';
 import { Policy, Probe, type Recipe } from '../../shared/proto.js';
 import { makeHistory, type HistoryOptions, type HistoryResult } from '../../deploy/lab/history/generate.js';
-import type { ProbeContext, ProbePhase, RunClassification } from '../../agent/recipes/types.js';
+import type { KeptKernels, ProbeContext, ProbePhase, RunClassification } from '../../agent/recipes/types.js';
 import { decideAccel, type Accel } from '../../agent/kernel/accel.js';
 import { writeJobFiles } from '../../agent/job-files.js';
 import type { TestFarm } from './farm.js';
@@ -120,7 +120,10 @@ export interface FakeContext extends ProbeContext {
   abort: AbortController;
 }
 
-export async function fakeContext(o: { commit: string; worktree: string; buildDir: string; recipe: Recipe; runs: number; vmCapacity: number; accel: Accel }): Promise<FakeContext> {
+/** No kept kernels: every probe builds. */
+export const NO_KEPT_KERNELS: KeptKernels = { take: async () => undefined, put: async () => false };
+
+export async function fakeContext(o: { commit: string; worktree: string; buildDir: string; recipe: Recipe; runs: number; vmCapacity: number; accel: Accel; kernels?: KeptKernels }): Promise<FakeContext> {
   const abort = new AbortController();
   const phases: string[] = [];
   const logs = new Map<string, string>();
@@ -133,6 +136,7 @@ export async function fakeContext(o: { commit: string; worktree: string; buildDi
     buildDir: o.buildDir,
     scratchDir,
     jobFiles,
+    kernels: o.kernels ?? NO_KEPT_KERNELS,
     slot: 0,
     cpus: 2,
     vmCapacity: o.vmCapacity,

@@ -15,6 +15,9 @@ import { labRecipe } from '../../deploy/lab/job.js';
 import type { HistoryResult } from '../../deploy/lab/history/generate.js';
 import { checkout, ensureLab, fakeContext, labAccel, labHistory, type LabSetup } from '../helpers/lab.js';
 import { tempDir } from '../helpers/temp-dirs.js';
+import { KernelCache, type KernelFiles } from '../../agent/kernel-cache.js';
+import { git } from '../../shared/git.js';
+import { silentLogger } from '../../shared/logger.js';
 
 const lab = await ensureLab();
 const skip = 'skip' in lab ? lab.skip : false;
@@ -57,6 +60,28 @@ describe('kernel recipe on a lab history', { skip }, () => {
     }
     assert.deepEqual(r.runs.map((x) => x.index), [0, 1]);
     assert.match(ctx.logs.get('console-1.log') ?? '', /multisect_lab_lookup/);
+  });
+
+  it('a kept initramfs boots again with nothing built, and crashes the same (the kernel cache)', async () => {
+    const kernels = await KernelCache.open({ dir: await tempDir('kernels'), maxBytes: 64 * 1024 * 1024, minFreeBytes: 0, logger: silentLogger() });
+    const tree = (await git(h.repo, ['rev-parse', `${h.culprit}^{tree}`])).stdout.trim();
+    const bound = (commit: string, scratch: () => string) => ({
+      take: () => kernels.take('lab', tree, scratch()),
+      put: (files: KernelFiles) => kernels.put('lab', tree, commit, files),
+    });
+    let scratch = '';
+    const first = await fakeContext({ commit: h.culprit, worktree: await checkout(h.repo, h.culprit), buildDir, recipe: labRecipe({ kernel: setup.kernel, cache: setup.cache }), runs: 1, vmCapacity: 1, accel: await labAccel(setup), kernels: bound(h.culprit, () => scratch) });
+    scratch = first.scratchDir;
+    const built = await recipe.run(first);
+    assert.equal(built.build.cached, false);
+    assert.deepEqual(kernels.list(), [{ buildKey: 'lab', commit: h.culprit }]);
+    const again = await fakeContext({ commit: h.culprit, worktree: await checkout(h.repo, h.culprit), buildDir, recipe: labRecipe({ kernel: setup.kernel, cache: setup.cache }), runs: 1, vmCapacity: 1, accel: await labAccel(setup), kernels: bound(h.culprit, () => scratch) });
+    scratch = again.scratchDir;
+    const kept = await recipe.run(again);
+    assert.equal(kept.build.cached, true);
+    assert.equal(again.phases.includes('building'), false, 'nothing was built');
+    assert.equal(kept.build.artifactHash, built.build.artifactHash, 'the same files boot');
+    assert.equal(kept.runs[0]?.outcome, RunOutcome.RUN_OUTCOME_CRASH);
   });
 
   it('says skip (no runs, the compiler error) for an unbuildable commit', async () => {

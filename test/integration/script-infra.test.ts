@@ -79,6 +79,7 @@ describe('script recipe: INFRA lines', { timeout: 60_000 }, () => {
       buildDir: join(dir, 'build'),
       scratchDir,
       jobFiles: {},
+      kernels: { take: async () => undefined, put: async () => false },
       slot: 0,
       cpus: 1,
       vmCapacity: 1,

@@ -13,6 +13,8 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { runProbe, type ProbeRunnerDeps } from '../../agent/probe-runner.js';
 import type { Recipe } from '../../agent/recipes/types.js';
 import { Workspace } from '../../agent/workspace.js';
+import { BuildTracker } from '../../agent/build-state.js';
+import { KernelCache } from '../../agent/kernel-cache.js';
 import { InfraError } from '../../shared/errors.js';
 import { git } from '../../shared/git.js';
 import { silentLogger } from '../../shared/logger.js';
@@ -144,7 +146,8 @@ describe('worktree repair', { timeout: 180_000 }, () => {
   });
 
   it('reports an unrepairable checkout as an InfraError, never a skip', async (t) => {
-    const ws = new Workspace(await stateDir(t), silentLogger());
+    const state = await stateDir(t);
+    const ws = new Workspace(state, silentLogger());
     const missing = 'deadbeef'.repeat(5);
     const first = await ws.prepare(repo.dir, repo.hashes[1]!, 0, 'p1');
     await assert.rejects(ws.prepare(repo.dir, missing, 0, 'p2'), (err: Error) => {
@@ -167,6 +170,7 @@ describe('worktree repair', { timeout: 180_000 }, () => {
     const deps: ProbeRunnerDeps = {
       agentId: 'agent-test',
       workspace: ws,
+      builds: await BuildTracker.open(state, await KernelCache.open({ dir: join(state, 'kernels'), maxBytes: 0, minFreeBytes: 0, logger: silentLogger() }), 1),
       recipes: new Map([['script', recipe]]),
       store: () => undefined,
       cpus: 1,

@@ -12,8 +12,9 @@ import { AgentRegistry, type WorkStream } from '../../../coordinator/agent-regis
 import type { JobRecord } from '../../../coordinator/job-store.js';
 import { JobManager, type JobEvents, type JobRecords } from '../../../coordinator/jobs.js';
 import type { CandidateRange, Repo } from '../../../coordinator/repo.js';
-import { CoordinatorMessage, JobSpec, JobState, RegisterRequest, type JobEvent, type Probe, type Verdict } from '../../../shared/proto.js';
+import { BuildState, CoordinatorMessage, JobSpec, JobState, RegisterRequest, type JobEvent, type Probe, type Verdict } from '../../../shared/proto.js';
 import { generateHistory, Oracle, type GeneratedHistory } from '../../helpers/job-histories.js';
+import { buildKeyOf } from '../../../shared/build-key.js';
 
 const settle = () => new Promise((r) => setTimeout(r, 5));
 
@@ -110,6 +111,25 @@ describe('JobManager: the executor around JobRun', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('build affinity: each job takes the slot that built with its config, and the other job\'s warm slot last', async () => {
+    const h = generateHistory({ shape: 'linear', commits: 50 });
+    const { jobs, registry, agents, assigned } = setup(h, { agents: 3 });
+    // One probe at a time each, so the slot each job takes first is the one that tells.
+    const withConfig = (c: string) =>
+      JobSpec.fromPartial({ ...spec([h.root]), policy: { parallelismCap: 1 }, recipe: { kind: 'script', test: { argv: ['./t.sh'], env: {}, timeoutSeconds: 0 }, params: { config: c } } });
+    const [specA, specB] = [withConfig('A'), withConfig('B')];
+    // a1 built nothing yet; a2 last built with B's config, a3 with A's.
+    registry.setBuilds(registry.get('a2')!, BuildState.fromPartial({ slots: [{ slot: 0, buildKey: buildKeyOf(specB.repo, specB.recipe), commit: h.hashes[10] }] }));
+    registry.setBuilds(registry.get('a3')!, BuildState.fromPartial({ slots: [{ slot: 0, buildKey: buildKeyOf(specA.repo, specA.recipe), commit: h.hashes[20] }] }));
+    const a = await jobs.submit(specA);
+    await settle();
+    assert.deepEqual(agents.map((x) => assigned(x).map((p) => p.jobId)), [[], [], [a.id]], 'A on its warm slot (a3)');
+    const b = await jobs.submit(specB);
+    await settle();
+    assert.deepEqual(assigned(agents[1]).map((p) => p.jobId), [b.id], 'B on its warm slot (a2), not the empty one');
+    await jobs.close();
   });
 
   it('a verdict is persisted without waiting for its event to be published', async () => {
