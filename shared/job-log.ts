@@ -74,7 +74,7 @@ export function waves(verdicts: readonly Verdict[]): Verdict[][] {
 export function verdictLines(v: Verdict): string[] {
   const lines: string[] = [];
   const compiler = v.build?.compiler ? ` with ${v.build.compiler}` : '';
-  lines.push(`building at ${short(v.commit)}${compiler} on agent ${v.agentId}`);
+  lines.push(v.build?.cached ? `testing ${short(v.commit)} on agent ${v.agentId} with the kernel it kept (nothing built)` : `building at ${short(v.commit)}${compiler} on agent ${v.agentId}`);
   if (v.abortReason) {
     lines.push(`aborted: ${v.abortReason}`);
     return lines;

@@ -786,6 +786,7 @@ export class JobRun {
       message: verdictLinesOf(v),
       ...verdictFacts(v),
       buildMs: v.build?.durationMs ?? 0,
+      buildCached: v.build?.cached ?? false,
       testMs: v.runs.reduce((sum, r) => sum + r.durationMs, 0),
       candidatesLeft: status?.candidatesLeft ?? this.job.candidatesTotal,
       topProbability: status?.top[0]?.probability ?? 0,

@@ -6,12 +6,17 @@
  * fast lab (an out-of-tree module on Debian's prebuilt kernel).
  *
  * For each farm it prints: the first build of each agent (the first from scratch; with ccache the
- * others are seeded from it), the mean incremental build, the mean boot+test of one run, the
- * probes, the wall time and whether the culprit is right; then the wall-time ratio 1 / 2 agents.
- * Each farm starts with an empty ccache of its own, so both pay one build from scratch.
+ * others are seeded from it), the mean incremental build, the mean build per probe (all of them,
+ * kept kernels counted as what they cost), the probes that booted a kept kernel, the mean
+ * boot+test of one run, the probes, the wall time and whether the culprit is right; then the
+ * wall-time ratio 1 / 2 agents, and 2 agents with build affinity and the kernel cache against
+ * without (`2-plain`: the coordinator's --no-build-affinity, the agents' --kernel-cache 0), same
+ * history and culprit. Each farm starts with an empty ccache of its own, so each pays one build
+ * from scratch.
  *
  *   npx tsx test/bench/lab.ts      (BENCH_TREE=linux, BENCH_KIND=null-deref, BENCH_COMMITS=200
- *                                   (module: 200), BENCH_RUNS=1, BENCH_SEED=31, BENCH_AGENTS=1,2)
+ *                                   (module: 200), BENCH_RUNS=1, BENCH_SEED=31,
+ *                                   BENCH_FARMS=1,2,2-plain)
  *
  * Runs the lab set-up first (installs and downloads what is missing); prints a skip line and
  * exits 0 when apt cannot download (set-up exit 2). Removes everything it made, pass or fail.
@@ -38,13 +43,23 @@ const KIND = process.env.BENCH_KIND ?? 'null-deref';
 const COMMITS = Number(process.env.BENCH_COMMITS ?? 200);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const SEED = Number(process.env.BENCH_SEED ?? 31);
-const AGENTS = (process.env.BENCH_AGENTS ?? '1,2').split(',').map(Number);
+/** Farms: a number of agents, with `-plain` for one without build affinity and kept kernels. */
+const FARMS = (process.env.BENCH_FARMS ?? process.env.BENCH_AGENTS ?? '1,2,2-plain').split(',').map((f) => {
+  const m = /^(\d+)(-plain)?$/.exec(f.trim());
+  if (!m) throw new Error(`BENCH_FARMS: like 1,2,2-plain, got ${JSON.stringify(f)}`);
+  return { name: f.trim(), agents: Number(m[1]), plain: m[2] !== undefined };
+});
 if (TREE !== 'linux' && TREE !== 'module') throw new Error(`BENCH_TREE: linux or module, got ${TREE}`);
 if (TREE === 'module' && !isBugKind(KIND)) throw new Error(`BENCH_KIND: unknown bug kind ${KIND}`);
 if (TREE === 'linux' && !(LINUX_BUG_KINDS as readonly string[]).includes(KIND)) throw new Error(`BENCH_KIND: the Linux lab plants ${LINUX_BUG_KINDS.join(', ')}`);
 
 interface Row {
+  name: string;
   agents: number;
+  plain: boolean;
+  /** Mean build of every probe (a kept kernel costs its copy), and how many booted a kept kernel. */
+  buildPerProbeS: number;
+  kept: number;
   wallS: number;
   firstBuildsS: number[];
   incrementalS: number;
@@ -98,11 +113,13 @@ try {
   }
   process.stdout.write(`lab benchmark: ${what}, ${KIND}, ${RUNS} run(s) per probe, qemu/${(await hostAccel()).accel}, ${cpus().length} CPUs\n`);
 
-  for (const k of AGENTS) {
+  for (const f of FARMS) {
+    const k = f.agents;
     // An empty ccache per farm: each pays one build from scratch, and seeds its other slots.
-    process.env.CCACHE_DIR = join(work, `ccache-${k}`);
+    process.env.CCACHE_DIR = join(work, `ccache-${f.name}`);
     const listen = `127.0.0.1:${await freePort()}`;
-    const farm = await startLocalFarm({ agents: k, slots: 1, stateDir: join(work, `state-${k}`), listen, accelProbeKernel: proofKernel });
+    const plain = f.plain ? { buildAffinity: false, kernelCacheMb: 0 } : {};
+    const farm = await startLocalFarm({ agents: k, slots: 1, stateDir: join(work, `state-${f.name}`), listen, accelProbeKernel: proofKernel, ...plain });
     try {
       const start = Date.now();
       const job = await submitJob(listen, spec);
@@ -113,10 +130,14 @@ try {
       const firstOf = new Map<string, JobEvent>();
       for (const v of verdicts) if (!firstOf.has(v.agentId)) firstOf.set(v.agentId, v);
       const firsts = new Set(firstOf.values());
-      const later = verdicts.filter((v) => !firsts.has(v));
+      const later = verdicts.filter((v) => !firsts.has(v) && !v.buildCached);
       const runs = Math.max(1, RUNS);
       rows.push({
+        name: f.name,
         agents: k,
+        plain: f.plain,
+        buildPerProbeS: mean(verdicts.map((v) => v.buildMs / 1000)),
+        kept: verdicts.filter((v) => v.buildCached).length,
         wallS: (Date.now() - start) / 1000,
         firstBuildsS: [...firsts].map((v) => v.buildMs / 1000).sort((a, b) => b - a),
         incrementalS: mean(later.map((v) => v.buildMs / 1000)),
@@ -124,7 +145,7 @@ try {
         probes: final.probesDone,
         right: final.state === JobState.JOB_STATE_SUCCEEDED && final.result?.culprit?.hash === culprit,
       });
-      process.stdout.write(`  ${k} agent(s): done in ${rows[rows.length - 1]!.wallS.toFixed(1)} s\n`);
+      process.stdout.write(`  ${f.name} (${k} agent(s)${f.plain ? ', no affinity, no kept kernels' : ''}): done in ${rows[rows.length - 1]!.wallS.toFixed(1)} s\n`);
     } finally {
       await farm.stop();
     }
@@ -134,19 +155,27 @@ try {
   await rm(work, { recursive: true, force: true });
 }
 
-process.stdout.write('agents  first build(s)       incremental(s)  boot+test(s)  probes  wall(s)  culprit\n');
+process.stdout.write('farm      first build(s)     incremental(s)  build/probe(s)  kept  boot+test(s)  probes  wall(s)  culprit\n');
 for (const r of rows) {
   const firsts = r.firstBuildsS.map((s) => s.toFixed(0)).join(', ');
   process.stdout.write(
-    `${String(r.agents).padEnd(8)}${firsts.padEnd(21)}${r.incrementalS.toFixed(1).padStart(14)}${r.bootTestS.toFixed(1).padStart(14)}${String(r.probes).padStart(8)}${r.wallS.toFixed(1).padStart(9)}  ${r.right ? 'right' : 'WRONG'}\n`,
+    `${r.name.padEnd(10)}${firsts.padEnd(19)}${r.incrementalS.toFixed(1).padStart(14)}${r.buildPerProbeS.toFixed(1).padStart(16)}${String(r.kept).padStart(6)}` +
+      `${r.bootTestS.toFixed(1).padStart(14)}${String(r.probes).padStart(8)}${r.wallS.toFixed(1).padStart(9)}  ${r.right ? 'right' : 'WRONG'}\n`,
   );
 }
-const one = rows.find((r) => r.agents === 1);
-const two = rows.find((r) => r.agents === 2);
+const one = rows.find((r) => r.agents === 1 && !r.plain);
+const two = rows.find((r) => r.agents === 2 && !r.plain);
+const twoPlain = rows.find((r) => r.agents === 2 && r.plain);
 if (one && two) {
   process.stdout.write(`wall-time ratio 1 agent / 2 agents: ${(one.wallS / two.wallS).toFixed(2)}\n`);
   // Both farms run on this one host: kernel builds are CPU-bound, so two agents here split the
   // same CPUs (each builds with -j<all CPUs>). On a farm the agents are separate machines.
   process.stdout.write(`(all agents share this host's ${cpus().length} CPUs: the ratio is bounded by CPUs, not by agents)\n`);
+}
+if (two && twoPlain) {
+  process.stdout.write(
+    `2 agents, affinity + kept kernels vs without: build per probe ${two.buildPerProbeS.toFixed(1)} s vs ${twoPlain.buildPerProbeS.toFixed(1)} s (ratio ${(twoPlain.buildPerProbeS / Math.max(0.001, two.buildPerProbeS)).toFixed(2)}), ` +
+      `wall ${two.wallS.toFixed(1)} s vs ${twoPlain.wallS.toFixed(1)} s (ratio ${(twoPlain.wallS / two.wallS).toFixed(2)})\n`,
+  );
 }
 if (rows.some((r) => !r.right)) process.exitCode = 1;
