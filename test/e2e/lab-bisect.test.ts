@@ -6,6 +6,8 @@
  *
  *  - null-deref: the culprit is found, and the job's crash title is the parser's title for the
  *    real oops in the culprit's stored console log (and the log names it);
+ *  - the same bug again: the agents boot the kernels they kept for the first job (build affinity
+ *    and the kernel cache), and the job builds less;
  *  - flaky race (P = 0.5, 4 runs per probe): the culprit is found;
  *  - unbuildable commits right before the culprit: the culprit, or "inconclusive" with a set that
  *    holds it, never a wrong single commit.
@@ -18,7 +20,7 @@ import { BUG_FUNCTION } from '../../deploy/lab/history/bugs.js';
 import type { HistoryResult } from '../../deploy/lab/history/generate.js';
 import { git } from '../../shared/git.js';
 import { startTestFarm, type TestFarm } from '../helpers/farm.js';
-import { bisectToEnd, farmCli } from '../helpers/farm-jobs.js';
+import { bisectToEnd, farmCli, type JobJson } from '../helpers/farm-jobs.js';
 import { ensureLab, labHistory, guardLabFarm, removeDir, type LabSetup } from '../helpers/lab.js';
 
 const lab = await ensureLab();
@@ -60,9 +62,12 @@ describe('bisecting real kernel crashes on a 2-agent local farm', { skip, timeou
     await Promise.all(histories.map((h) => removeDir(h.repo.replace(/\/repo$/, ''))));
   });
 
+  let nullDeref: { h: HistoryResult; job: JobJson; log: string } | undefined;
+
   it('null-deref: finds the culprit and names the crash with the parser\'s title', { timeout: 900_000 }, async () => {
     const h = await history({ kind: 'null-deref', commits: 150, seed: 21 });
     const { job, log } = await bisectToEnd(farm, labArgs(setup, h, 1), h.kind, 880_000);
+    nullDeref = { h, job, log };
     assert.equal(job.state, 'succeeded', log);
     assert.equal(job.culprit?.hash, h.culprit, log);
     // The title comes from the crash-report parser run over the real console.
@@ -76,6 +81,21 @@ describe('bisecting real kernel crashes on a 2-agent local farm', { skip, timeou
     assert.ok(log.includes(`crash: ${job.crash.title}`), log);
     assert.ok(log.includes(`run #0: crashed: ${job.crash.title}`), log);
     assert.ok(log.includes(`first bad commit: ${h.culprit.slice(0, 12)} ${h.culpritSubject}`), log);
+  });
+
+  it('the same bug again: the agents boot the kernels they kept, and build less', { timeout: 900_000 }, async (t) => {
+    if (!nullDeref || nullDeref.job.state !== 'succeeded') return t.skip('the null-deref job did not succeed');
+    const { h, log: firstLog } = nullDeref;
+    const { job, log } = await bisectToEnd(farm, labArgs(setup, h, 1), `${h.kind} again`, 880_000);
+    assert.equal(job.state, 'succeeded', log);
+    assert.equal(job.culprit?.hash, h.culprit, log);
+    const kept = log.split('\n').filter((l) => l.includes('with the kernel it kept (nothing built)'));
+    // The second job asks for the same commits (same evidence, same seed): most boot a kernel
+    // the agent built for the first job, wherever the scheduler can give it to that agent.
+    assert.ok(kept.length * 2 >= job.probesDone, `${kept.length} of ${job.probesDone} probes booted a kept kernel:\n${log}`);
+    // Build seconds of the module lab are noise on a loaded host: count the builds instead.
+    const builds = (l: string) => l.split('\n').filter((x) => x.trim().startsWith('building at ')).length;
+    assert.ok(builds(log) < builds(firstLog), `${builds(log)} builds, the first job's ${builds(firstLog)}`);
   });
 
   it('flaky race, P = 0.5, 4 runs per probe: finds the culprit', { timeout: 1_500_000 }, async () => {
