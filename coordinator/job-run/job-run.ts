@@ -9,18 +9,19 @@
  * release), `bisecting` (the engine), `verifying` (the culprit and its parents tested again with
  * more runs), `done`. Host faults are sorted out before a verdict counts (host-faults.ts).
  */
-import { headerLines, resultLines, short, verdictLines } from '../../shared/job-log.js';
+import { headerLines, resultLines, short } from '../../shared/job-log.js';
 import { InvalidJobError } from '../../shared/errors.js';
-import { CommitInfo, Job, JobResult, JobState, Probe, RunOutcome, type Verdict } from '../../shared/proto.js';
+import { CommitInfo, Job, JobResult, JobState, Probe, type Verdict } from '../../shared/proto.js';
 import { Bisection, type Decision, type ProbePreference } from '../engine/index.js';
 import { HostFaults, type FaultJudgement } from '../host-faults.js';
 import type { CandidateRange } from '../repo.js';
 import { MAX_VERIFY_ROUNDS, runConfig, type RunConfig } from './config.js';
 import { bisectionFlags, hostFaultEnding, nextSkipRun, untestableRelease } from './endings.js';
-import { completedRun, crashOf, isSkip, toEngineVerdict, verdictOutcome } from './evidence.js';
-import { isVerificationOfRound, probeId, purposeFields, purposeOf, purposeOfVerdict, type ProbePurpose } from './probe-id.js';
+import { crashOf, isSkip, toEngineVerdict, verdictOutcome } from './evidence.js';
+import { isVerificationOfRound, probeId, purposeFields, purposeOf, type ProbePurpose } from './probe-id.js';
 import { ReleaseWalk, type ReleaseTag } from './release-walk.js';
 import type { AgentView, Command, EventData, InFlightProbe, Phase, PhaseName, RunEvent, SlotView, VerificationRow } from './types.js';
+import { verdictEventData } from './events.js';
 import { AFFINITY_TOLERANCE, commitForSlot, isBestSlotFor, placeCommits, placementCost, slotId, type AffinityContext } from './affinity.js';
 
 /**
@@ -777,21 +778,7 @@ export class JobRun {
   }
 
   private verdictEvent(v: Verdict): Command {
-    const status = this.engineOf()?.status();
-    return this.publishOf({
-      kind: 'verdict',
-      probeId: v.probeId,
-      commit: v.commit,
-      agentId: v.agentId,
-      message: verdictLinesOf(v),
-      ...verdictFacts(v),
-      buildMs: v.build?.durationMs ?? 0,
-      buildCached: v.build?.cached ?? false,
-      testMs: v.runs.reduce((sum, r) => sum + r.durationMs, 0),
-      candidatesLeft: status?.candidatesLeft ?? this.job.candidatesTotal,
-      topProbability: status?.top[0]?.probability ?? 0,
-      suspects: (status?.top ?? []).slice(0, 5).map((t) => ({ hash: t.commit, probability: t.probability })),
-    });
+    return this.publishOf(verdictEventData(v, this.engineOf()?.status(), this.job.candidatesTotal));
   }
 
   private logEvent(message: string): Command {
@@ -817,19 +804,4 @@ function toEngineVerdictReason(v: Verdict): string {
 
 function note(level: 'debug' | 'info' | 'warn', message: string, fields: Record<string, unknown>): Command {
   return { type: 'note', level, message, fields };
-}
-
-function verdictLinesOf(v: Verdict): string {
-  return verdictLines(v).join('\n');
-}
-
-/** A verdict event's typed facts: outcome, runs, crashes, and what the probe was for. */
-function verdictFacts(v: Verdict): { outcome: string; runs: number; crashes: number; probePhase: string; round: number } {
-  const purpose = purposeOfVerdict(v);
-  const e = toEngineVerdict(v);
-  const crashes = v.runs.filter((r) => r.outcome === RunOutcome.RUN_OUTCOME_CRASH && r.matches).length;
-  // Some runs completed, too few to count: no evidence (a build failure or no run at all is a skip).
-  const completed = v.runs.filter(completedRun).length;
-  const outcome = 'skipped' in e ? (completed > 0 ? 'no-evidence' : 'skip') : e.crashes > 0 ? 'crash' : 'clean';
-  return { outcome, runs: v.runs.length, crashes, probePhase: purpose.kind, round: purposeFields(purpose).round };
 }
