@@ -140,6 +140,11 @@ export class HostFaults {
     return !this.excluded.get(commit)?.has(agentId);
   }
 
+  /** Is any commit barred for some agent? Until one is, what the job wants does not depend on the agent. */
+  barsAnyAgent(): boolean {
+    return this.excluded.size > 0;
+  }
+
   /** Commits `agentId` may not get again. */
   excludedFor(agentId: string): string[] {
     return [...this.excluded].filter(([, agents]) => agents.has(agentId)).map(([commit]) => commit);

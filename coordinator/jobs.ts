@@ -6,8 +6,9 @@
  *
  * Ordering: a verdict is acknowledged once the record it changed is persisted; events are
  * published in order per job but never awaited on that path (a NATS outage delays watchers,
- * not verdicts). The persist chain survives a failed write: only the failed write's caller sees
- * the error (a verdict is then not acknowledged and comes back).
+ * not verdicts). A job's record writes coalesce (see persist): at most one is under way and one
+ * waits, whatever the rate of changes. A failed write fails only the callers whose change it
+ * carried (a verdict is then not acknowledged and comes back); later writes go on.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -69,11 +70,14 @@ export function newJobId(): string {
   return `j${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-/** A running job: its state machine, its repository, and the chains that keep its writes in order. */
+/** A running job: its state machine, its repository, its record writes and the chain that keeps its events in order. */
 interface Hosted {
   run: JobRun;
   repo: Repo;
-  persistChain: Promise<void>;
+  /** The last record write asked for (it never rejects); undefined when none is under way. */
+  writing: Promise<void> | undefined;
+  /** The write waiting for `writing` to end: it takes its snapshot when it starts, so it carries every change made until then. */
+  queued: Promise<void> | undefined;
   publishChain: Promise<void>;
 }
 
@@ -139,7 +143,7 @@ export class JobManager {
   }
 
   private host(run: JobRun, repo: Repo): Hosted {
-    const h: Hosted = { run, repo, persistChain: Promise.resolve(), publishChain: Promise.resolve() };
+    const h: Hosted = { run, repo, writing: undefined, queued: undefined, publishChain: Promise.resolve() };
     this.running.set(run.jobId, h);
     return h;
   }
@@ -188,7 +192,7 @@ export class JobManager {
   close(): Promise<void> {
     this.closed ??= (async () => {
       while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
-      await Promise.allSettled([...this.running.values()].flatMap((h) => [h.persistChain, h.publishChain]));
+      await Promise.allSettled([...this.running.values()].flatMap((h) => [h.writing, h.publishChain]));
     })();
     return this.closed;
   }
@@ -324,8 +328,11 @@ export class JobManager {
           break;
       }
     }
-    // A dispatch always comes with its persist; if not, send after the writes already queued.
-    for (const id of unsent) this.sendWhenPersisted(h, id, h.persistChain);
+    // A dispatch always comes with its persist; if not, send once a write that holds it is done.
+    if (unsent.length > 0) {
+      const written = this.persist(h);
+      for (const id of unsent) this.sendWhenPersisted(h, id, written);
+    }
     return Promise.all(waits).then(() => undefined);
   }
 
@@ -366,13 +373,31 @@ export class JobManager {
   }
 
   /**
-   * Write the job's record after the writes already queued. The returned promise fails with this
-   * write; the chain itself goes on (a failed write must not fail every later one).
+   * Have the job's record written with every change made so far; resolves once it is. A record is
+   * whole and the bucket keeps only the last one, so writes coalesce: with no write under way one
+   * starts now (its snapshot taken now); otherwise one write waits for it, takes its snapshot
+   * when it starts, and serves every caller until then. So a job writes at most one record per
+   * write's round trip, however many verdicts and assignments come in meanwhile, and a verdict
+   * waits for at most two writes, not for one write per assignment made before it. The promise
+   * fails with the write that carries the caller's change; later writes go on.
    */
   private persist(h: Hosted): Promise<void> {
-    const record = h.run.record(Date.now());
-    const written = h.persistChain.then(() => this.deps.jobStore.put(record));
-    h.persistChain = written.catch((err: unknown) => this.logger.error({ err, jobId: record.job.id }, 'job record not written'));
+    if (h.queued) return h.queued;
+    // Set below; a write that starts at once runs before that, and there is nothing queued then.
+    const self: { written?: Promise<void> } = {};
+    const write = async (): Promise<void> => {
+      if (h.queued === self.written) h.queued = undefined;
+      await this.deps.jobStore.put(h.run.record(Date.now()));
+    };
+    const before = h.writing;
+    const written = before ? before.then(write) : write();
+    self.written = written;
+    if (before) h.queued = written;
+    const settled = written.catch((err: unknown) => this.logger.error({ err, jobId: h.run.jobId }, 'job record not written'));
+    h.writing = settled;
+    void settled.then(() => {
+      if (h.writing === settled) h.writing = undefined;
+    });
     return written;
   }
 
@@ -411,15 +436,18 @@ export class JobManager {
    */
   private schedulePass(): void {
     const remaining = this.dispatch.freeSlots(Date.now());
-    const exhausted = new Set<string>();
+    // Agents a job declined in this pass (a commit barred there may go elsewhere), and jobs that
+    // want nothing more in this pass on any agent.
+    const exhausted = new Map<Hosted, Set<string>>();
+    const full = new Set<Hosted>();
     const pass = ++this.pass;
     const affinity = this.deps.buildAffinity !== false;
     const usable = (h: Hosted, f: FreeSlot) => {
       const kinds = f.agent.info.recipeKinds;
-      return !exhausted.has(`${f.agent.info.agentId}/${h.run.jobId}`) && (kinds.length === 0 || kinds.includes(h.run.config.recipeKind));
+      return !exhausted.get(h)?.has(f.agent.info.agentId) && (kinds.length === 0 || kinds.includes(h.run.config.recipeKind));
     };
     while (remaining.length > 0) {
-      const candidates = [...this.running.values()].filter((h) => h.run.wantsWork() && remaining.some((f) => usable(h, f)));
+      const candidates = [...this.running.values()].filter((h) => !full.has(h) && h.run.wantsWork() && remaining.some((f) => usable(h, f)));
       const id = pickJob(candidates.map((c) => ({ id: c.run.jobId, inFlight: c.run.inFlightCount, lastServedMs: c.run.lastServedMs, createdMs: c.run.createdMs })));
       const h = id === undefined ? undefined : this.running.get(id);
       if (!h) break;
@@ -428,10 +456,19 @@ export class JobManager {
       const slot = eligible[at]!;
       const agentId = slot.agent.info.agentId;
       const pool = affinity ? [slot, ...eligible.filter((f) => f !== slot)].map(slotView) : undefined;
-      const commands = h.run.apply({ type: 'slot-offered', agentId, slot: slot.slot, slotsLeft: remaining.length, pass, nonce: randomBytes(8).toString('hex'), pool }, Date.now());
+      // The job plans its share of the pass's slots (fair share gives it about that many), not
+      // every free slot: proposeMany's cost grows with the count.
+      const slotsLeft = Math.ceil(remaining.length / candidates.length);
+      const commands = h.run.apply({ type: 'slot-offered', agentId, slot: slot.slot, slotsLeft, pass, nonce: randomBytes(8).toString('hex'), pool }, Date.now());
       if (commands.length === 0) {
-        // Per agent: a commit barred for this agent (host faults) may still go to another.
-        exhausted.add(`${agentId}/${h.run.jobId}`);
+        // A commit barred for this agent (host faults) may still go to another; without any
+        // barred commit the job wants nothing more in this pass, on any agent.
+        if (!h.run.declinesByAgent) full.add(h);
+        else {
+          const agents = exhausted.get(h) ?? new Set<string>();
+          agents.add(agentId);
+          exhausted.set(h, agents);
+        }
         continue;
       }
       remaining.splice(remaining.indexOf(slot), 1);

@@ -47,6 +47,9 @@ export async function readJobVerdicts(store: Store, jobId: string, logger?: Logg
   return out;
 }
 
+/** Verdicts awaiting their record writes at once, at most (below the consumer's max_ack_pending). */
+const MAX_HANDLING = 500;
+
 /** Waits before consuming again after the consumer broke (NATS restarting, a leader election). */
 const RESUME_BACKOFF = { baseMs: 250, maxMs: 5000, jitter: 0.2 };
 
@@ -58,6 +61,8 @@ const RESUME_BACKOFF = { baseMs: 250, maxMs: 5000, jitter: 0.2 };
 export class VerdictConsumer {
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
+  /** Verdicts applied whose records are not written yet (acknowledged once they are). */
+  private readonly handling = new Set<Promise<void>>();
   private stopped = false;
   /** Ends a wait between attempts at once when the consumer is stopped. */
   private readonly stopping = new AbortController();
@@ -94,7 +99,13 @@ export class VerdictConsumer {
           this.messages = await consumer.consume({ max_messages: 100 });
           for await (const m of this.messages) {
             backoff.reset();
-            await this.handle(m, handler);
+            // Verdicts are applied in delivery order (the handler applies one before its first
+            // await) and each is acknowledged once its record is written, without waiting for
+            // the ones before it: one job's write no longer holds up every other job's verdicts.
+            const handled = this.handle(m, handler).catch((err: unknown) => this.logger.error({ err, seq: m.seq }, 'verdict not acknowledged'));
+            this.handling.add(handled);
+            void handled.finally(() => this.handling.delete(handled));
+            if (this.handling.size >= MAX_HANDLING) await Promise.race(this.handling);
           }
         } catch (err) {
           if (this.stopped) return;
@@ -133,5 +144,6 @@ export class VerdictConsumer {
     this.stopping.abort();
     this.messages?.stop();
     await this.loop?.catch(() => undefined);
+    await Promise.allSettled([...this.handling]);
   }
 }

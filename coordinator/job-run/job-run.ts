@@ -122,6 +122,14 @@ export class JobRun {
     return this.job.createdMs;
   }
 
+  /**
+   * Can an offer it declined be taken on another agent? Only when host faults bar some commit
+   * for some agent; otherwise a declined offer means nothing more is wanted in this pass.
+   */
+  get declinesByAgent(): boolean {
+    return this.faults.barsAnyAgent();
+  }
+
   isInFlight(probeId: string): boolean {
     return this.inFlight.has(probeId);
   }
