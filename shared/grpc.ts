@@ -17,6 +17,7 @@ import {
   type UntypedServiceImplementation,
   credentials,
 } from '@grpc/grpc-js';
+import { createServer as createNetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { InvalidOptionError, PermissionError } from './errors.js';
 import { toGrpcStatus } from './grpc-errors.js';
@@ -82,9 +83,38 @@ export function serverStream<Req, Res>(
 
 /** Bind a server and return the port it got (address may end in :0). */
 export async function bindServer(server: Server, address: string, creds: ServerCredentials = ServerCredentials.createInsecure()): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(address, creds, (err, port) => (err ? reject(err) : resolve(port)));
+  try {
+    return await new Promise((resolve, reject) => {
+      server.bindAsync(address, creds, (err, port) => (err ? reject(err) : resolve(port)));
+    });
+  } catch (err) {
+    throw (await explainBindFailure(address, err)) ?? err;
+  }
+}
+
+/**
+ * grpc-js reports a failed bind only as text ("No address added out of total 1 resolved").
+ * To tell the operator *why* (port taken, not ours to bind, no such local address) by error
+ * code rather than by that text, listen once on the same address with node's net module and
+ * read its errno code.
+ */
+async function explainBindFailure(address: string, bindError: unknown): Promise<InvalidOptionError | undefined> {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
+  if (!m) return undefined;
+  const host = m[1] ?? m[2] ?? '';
+  const port = Number(m[3]);
+  const code = await new Promise<string | undefined>((resolve) => {
+    const probe = createNetServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code));
+    probe.listen({ host: host === '' ? undefined : host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
   });
+  const why: Record<string, [string, string]> = {
+    EADDRINUSE: [`${address} is in use by another process`, `pick another --listen address, or find what holds it: ss -ltnp 'sport = :${port}'`],
+    EACCES: [`${address} may not be bound by this user (ports below 1024 need root or CAP_NET_BIND_SERVICE)`, 'pick a port from 1024 up'],
+    EADDRNOTAVAIL: [`${host} is not an address of this machine`, 'give an address of one of its interfaces, 0.0.0.0 for all, or 127.0.0.1'],
+  };
+  const hit = code ? why[code] : undefined;
+  return hit ? new InvalidOptionError('--listen', hit[0], { cause: bindError, hint: hit[1] }) : undefined;
 }
 
 /** Graceful shutdown, forced after `graceMs`. */

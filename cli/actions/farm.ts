@@ -8,6 +8,7 @@ import { Agent } from '../../agent/agent.js';
 import type { AgentOptionsInput } from '../../agent/options.js';
 import { Coordinator } from '../../coordinator/coordinator.js';
 import { CoordinatorUnavailableError, InvalidOptionError } from '../../shared/errors.js';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { DEFAULT_COORDINATOR_ADDRESS } from '../../shared/grpc.js';
 import { positiveInt } from '../../shared/options.js';
@@ -225,7 +226,12 @@ async function waitForCoordinator(address: string, proc: ManagedProcess): Promis
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.child.exitCode !== null) {
-      throw new CoordinatorUnavailableError(address, `the coordinator exited at start (status ${proc.child.exitCode}); see ${proc.logFile}`);
+      const said = lastErrorOf(proc.logFile);
+      throw new CoordinatorUnavailableError(
+        address,
+        `the coordinator exited at start (status ${proc.child.exitCode})${said ? `: ${said.message}` : ''}; its log: ${proc.logFile}`,
+        said?.hint ? { hint: said.hint } : undefined,
+      );
     }
     try {
       return await OperatorClient.connect(address, 500, { kind: 'insecure' });
@@ -233,6 +239,25 @@ async function waitForCoordinator(address: string, proc: ManagedProcess): Promis
       if (Date.now() > deadline) throw err;
     }
   }
+}
+
+/**
+ * The error a child process printed last (`multisect: ...` and its hint, see cli/run.ts), from
+ * the tail of its log, so that `up` says why its coordinator would not start.
+ */
+export function lastErrorOf(logFile: string): { message: string; hint?: string } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8').slice(-16_384);
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n');
+  const at = lines.findLastIndex((l) => l.startsWith('multisect: '));
+  if (at < 0) return undefined;
+  const message = lines[at]!.slice('multisect: '.length);
+  const next = lines[at + 1] ?? '';
+  return next.startsWith('  hint: ') ? { message, hint: next.slice('  hint: '.length) } : { message };
 }
 
 export { DEFAULT_COORDINATOR_ADDRESS };

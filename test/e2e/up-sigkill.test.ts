@@ -57,6 +57,7 @@ async function waitFor(what: string, cond: () => boolean, ms: number, proc?: Pro
   const t0 = Date.now();
   while (!cond()) {
     if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms${proc ? `\n${proc.output()}` : ''}`);
+    if (proc && proc.child.exitCode !== null) throw new Error(`${what}: it exited (status ${proc.child.exitCode}) first\n${proc.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return Date.now() - t0;
@@ -131,5 +132,23 @@ describe('multisect up leaves nothing behind', { timeout: 300_000 }, () => {
     assert.equal(await second.kill('SIGINT'), 0);
     assert.ok(!now.children.some(running), 'a clean stop leaves nothing');
     assert.ok(!existsSync(join(stateDir, 'farm.pids')), 'and removes the pid file');
+  });
+
+  it('an address in use: multisect up says so, with the coordinator\'s own words, and leaves nothing', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'multisect-up-'));
+    dirs.push(stateDir);
+    // Something else on the port: it hangs up on whoever connects (up tries while it waits).
+    const holder = createServer((sock) => sock.destroy());
+    const port = await freePort();
+    await new Promise<void>((r) => holder.listen(port, '127.0.0.1', () => r()));
+    try {
+      const r = await runCli(['up', '--agents', '1', '--state-dir', stateDir, '--listen', `127.0.0.1:${port}`, '--accel', 'tcg'], { timeoutMs: 60_000 });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, new RegExp(`the coordinator exited at start \\(status 2\\): --listen: 127\\.0\\.0\\.1:${port} is in use by another process`));
+      assert.match(r.stderr, /hint: pick another --listen address/);
+      assert.ok(!existsSync(join(stateDir, 'farm.pids')), 'nothing is left to stop');
+    } finally {
+      holder.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { createServer as createNetServer } from 'node:net';
+import { Server, status, type ServiceError } from '@grpc/grpc-js';
 import {
   GetJobRequest,
   Job,
@@ -11,8 +12,8 @@ import {
   type OperatorServiceServer,
   WatchJobRequest,
 } from '../../shared/proto.js';
-import { JobNotFoundError, InvalidJobError } from '../../shared/errors.js';
-import { serverStream, unary, insecureChannel } from '../../shared/grpc.js';
+import { JobNotFoundError, InvalidJobError, InvalidOptionError } from '../../shared/errors.js';
+import { bindServer, serverStream, unary, insecureChannel } from '../../shared/grpc.js';
 import { fromGrpcError } from '../../shared/grpc-errors.js';
 import { silentLogger } from '../../shared/logger.js';
 import { serveGrpc, type TestGrpcServer } from '../helpers/grpc-server.js';
@@ -81,5 +82,37 @@ describe('gRPC through the generated code', () => {
 
   it('turns an unexpected error into UNKNOWN', async () => {
     await assert.rejects(getJob('boom'), (err: ServiceError) => err.code === status.UNKNOWN);
+  });
+});
+
+describe('binding a gRPC server', () => {
+  it('names the --listen address that is taken, by its errno code, with what to do', async () => {
+    const holder = createNetServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+    const port = (holder.address() as { port: number }).port;
+    const server = new Server();
+    try {
+      await assert.rejects(bindServer(server, `127.0.0.1:${port}`), (err: unknown) => {
+        assert.ok(err instanceof InvalidOptionError, String(err));
+        assert.equal(err.field, '--listen');
+        assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port} is in use by another process`));
+        assert.match(err.hint ?? '', /pick another --listen address/);
+        assert.ok(err.cause instanceof Error, 'the grpc-js error is kept as the cause');
+        return true;
+      });
+    } finally {
+      server.forceShutdown();
+      await new Promise((r) => holder.close(r));
+    }
+  });
+
+  it('names a host that is not an address of this machine', async () => {
+    const server = new Server();
+    try {
+      // 192.0.2.0/24 is TEST-NET-1: never a local address.
+      await assert.rejects(bindServer(server, '192.0.2.1:0'), (err: unknown) => err instanceof InvalidOptionError && /192\.0\.2\.1 is not an address of this machine/.test(err.message));
+    } finally {
+      server.forceShutdown();
+    }
   });
 });
