@@ -71,13 +71,13 @@ export function jobText(job: Job): string {
 
 export function agentsTable(agents: AgentInfo[]): string {
   if (agents.length === 0) return 'no agents';
-  const rows = [['AGENT', 'HOST', 'STATE', 'ACCEL', 'SLOTS', 'BUSY', 'LAST SEEN', 'PROBLEM']];
+  const rows = [['AGENT', 'HOST', 'STATE', 'ACCEL', 'SLOTS', 'BUSY', 'KEPT', 'LAST SEEN', 'PROBLEM']];
   for (const a of agents) {
     const busy = a.slotStatus.filter((s) => s.probeId).map((s) => `${s.slot}:${short(s.commit)} ${s.phase}`);
     // An unhealthy agent gets no work until its health check: say so, and when the check comes.
     const state = !a.connected ? 'gone' : a.health && a.health !== 'healthy' ? a.health : 'connected';
     const retry = a.health === 'unhealthy' && Number(a.healthRetryMs) > 0 ? ` (health check in ${formatDuration(Math.max(0, Number(a.healthRetryMs) - Date.now()))})` : '';
-    rows.push([a.agentId, a.host, state, a.accel || '-', String(a.slots), busy.join(', ') || '-', `${formatDuration(Date.now() - Number(a.lastSeenMs))} ago`, a.problem ? `${a.problem}${retry}` : '-']);
+    rows.push([a.agentId, a.host, state, a.accel || '-', String(a.slots), busy.join(', ') || '-', String(a.keptKernels), `${formatDuration(Date.now() - Number(a.lastSeenMs))} ago`, a.problem ? `${a.problem}${retry}` : '-']);
   }
   // Why each agent runs its VMs the way it does: a TCG agent is ~10x slower, the operator should know why.
   const why = agents.filter((a) => a.accelReason).map((a) => `  ${a.agentId}: ${a.accel}: ${a.accelReason}`);

@@ -206,6 +206,7 @@ export class AgentRegistry {
       accelReason: i.accelReason,
       health: agent.health.state,
       healthRetryMs: agent.health.state === 'unhealthy' ? agent.health.retryAtMs : 0,
+      keptKernels: [...agent.builds.cached.values()].reduce((n, commits) => n + commits.size, 0),
       slotStatus: agent.slots.map((s, slot) => ({
         slot,
         phase: s.probe ? phaseName(s.status?.phase ?? SlotPhase.SLOT_PHASE_CHECKOUT) : 'idle',
@@ -214,6 +215,7 @@ export class AgentRegistry {
         commit: s.probe?.commit ?? '',
         run: s.status?.run ?? 0,
         runs: s.probe?.runs ?? 0,
+        lastBuilt: [...(agent.builds.lastBuilt[slot]?.values() ?? [])],
       })),
     });
   }

@@ -96,6 +96,14 @@ describe('bisecting real kernel crashes on a 2-agent local farm', { skip, timeou
     // Build seconds of the module lab are noise on a loaded host: count the builds instead.
     const builds = (l: string) => l.split('\n').filter((x) => x.trim().startsWith('building at ')).length;
     assert.ok(builds(log) < builds(firstLog), `${builds(log)} builds, the first job's ${builds(firstLog)}`);
+    // And the operator sees what each agent keeps: its kernels, and what each slot last built.
+    const agents = JSON.parse(await farmCli(farm, ['agents', '--json'])) as { agentId: string; keptKernels: number; slotStatus: { lastBuilt: string[] }[] }[];
+    const said = JSON.stringify(agents.map((a) => [a.agentId, a.keptKernels, a.slotStatus.map((s) => s.lastBuilt)]));
+    assert.ok(agents.some((a) => a.keptKernels > 0), said);
+    // An agent that built keeps what it built (the lab's disk has room for it).
+    assert.ok(agents.every((a) => a.keptKernels > 0 || a.slotStatus.every((s) => s.lastBuilt.length === 0)), said);
+    const table = await farmCli(farm, ['agents']);
+    assert.match(table.split('\n')[0] ?? '', /\bKEPT\b/);
   });
 
   it('flaky race, P = 0.5, 4 runs per probe: finds the culprit', { timeout: 1_500_000 }, async () => {

@@ -129,6 +129,12 @@ describe('JobManager: the executor around JobRun', () => {
     const b = await jobs.submit(specB);
     await settle();
     assert.deepEqual(assigned(agents[1]).map((p) => p.jobId), [b.id], 'B on its warm slot (a2), not the empty one');
+    // What the operator sees of it (multisect agents): each slot's last builds, the kept kernels.
+    registry.setBuilds(registry.get('a3')!, BuildState.fromPartial({ slots: [{ slot: 0, buildKey: 'k', commit: h.hashes[20] }], kernels: [{ buildKey: 'k', commit: h.hashes[20] }, { buildKey: 'k', commit: h.hashes[21] }, { buildKey: 'j', commit: h.hashes[20] }] }));
+    const info = registry.toInfo(registry.get('a3')!);
+    assert.equal(info.keptKernels, 3);
+    assert.deepEqual(info.slotStatus.map((s) => s.lastBuilt), [[h.hashes[20]]]);
+    assert.deepEqual(registry.toInfo(registry.get('a1')!).slotStatus.map((s) => s.lastBuilt), [[]]);
     await jobs.close();
   });
 
