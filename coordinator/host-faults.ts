@@ -70,6 +70,12 @@ export class HostFaults {
   private readonly infraAgents = new Map<string, string>();
   /** commit -> agent whose verdict had too few completed runs (tested once more elsewhere). */
   private readonly incomplete = new Map<string, string>();
+  /**
+   * Agents this job found at fault (they could not boot what booted elsewhere). Their boot
+   * failures are no evidence about a commit: the count of healthy agents no longer includes
+   * them, so "failed on every healthy agent" must not be read from their failure alone.
+   */
+  private readonly atFault = new Set<string>();
 
   /**
    * Judge a verdict. `agentsAble`: how many healthy agents could run this job (a held boot
@@ -102,10 +108,13 @@ export class HostFaults {
       const unhealthy = [...(failedHere?.keys() ?? [])]
         .filter((a) => a !== v.agentId)
         .map((agentId) => ({ agentId, reason: `could not boot ${v.commit.slice(0, 12)}, which booted on ${v.agentId}` }));
+      this.atFault.delete(v.agentId);
+      for (const u of unhealthy) this.atFault.add(u.agentId);
       return { apply: [v], unhealthy };
     }
     const bootedOn = this.booted.get(v.commit);
     if (bootedOn && bootedOn !== v.agentId) {
+      this.atFault.add(v.agentId);
       return {
         apply: [],
         unhealthy: [{ agentId: v.agentId, reason: `could not boot ${v.commit.slice(0, 12)} (${c.reason}), which booted on ${bootedOn}` }],
@@ -116,12 +125,15 @@ export class HostFaults {
     failed.set(v.agentId, v);
     this.held.set(v.commit, failed);
     this.exclude(v.commit, v.agentId);
-    if (failed.size >= 2 || failed.size >= agentsAble) {
+    // Failures on agents found at fault say nothing: `agentsAble` counts only healthy agents.
+    const trusted = [...failed.keys()].filter((a) => !this.atFault.has(a)).length;
+    if (trusted > 0 && (failed.size >= 2 || trusted >= agentsAble)) {
       // Not one host's fault: the commit does not boot. One skip, whatever the number of hosts.
       this.held.delete(v.commit);
       return { apply: [v], unhealthy: [] };
     }
-    return { apply: [], unhealthy: [], discounted: `${v.agentId} could not boot ${v.commit.slice(0, 12)} (${c.reason}): testing it on another agent before counting it` };
+    const why = trusted === 0 && this.atFault.has(v.agentId) ? `, and ${v.agentId} could not boot other commits that booted elsewhere` : '';
+    return { apply: [], unhealthy: [], discounted: `${v.agentId} could not boot ${v.commit.slice(0, 12)} (${c.reason})${why}: testing it on another agent before counting it` };
   }
 
   /** The agent reported an infrastructure failure for a probe of this commit (it never produced a verdict). */

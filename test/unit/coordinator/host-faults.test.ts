@@ -51,8 +51,8 @@ describe('classifyVerdict', () => {
 
 interface Row {
   name: string;
-  /** Healthy agents able to run the job when each verdict arrives. */
-  able: number;
+  /** Healthy agents able to run the job when each verdict arrives (one number, or one per verdict). */
+  able: number | number[];
   history: Verdict[];
   /** Probe ids counted as evidence, in order. */
   counted: string[];
@@ -142,6 +142,31 @@ const rows: Row[] = [
     unhealthy: ['a'],
     allows: [['c1', 'a', false], ['c1', 'b', true]],
   },
+  {
+    // CI saw this: b's verdict made a unhealthy, so one healthy agent was left, and a's later
+    // boot failure of c2 was counted as c2's ("failed on every healthy agent"). The job ended
+    // inconclusive on a skip that was the host's.
+    name: 'a boot failure on an agent already at fault is held, though it failed on "every healthy agent"',
+    able: [2, 2, 1, 1],
+    history: [verdict('1', 'c1', 'a', ['noboot']), verdict('2', 'c1', 'b', ['crash']), verdict('3', 'c2', 'a', ['noboot']), verdict('4', 'c2', 'b', ['ok'])],
+    counted: ['2', '4'],
+    unhealthy: ['a', 'a'],
+    allows: [['c2', 'a', false], ['c2', 'b', true]],
+  },
+  {
+    name: 'held on an agent at fault, then failing on a healthy one too: the commit\'s, one skip',
+    able: [2, 2, 1, 1],
+    history: [verdict('1', 'c1', 'a', ['noboot']), verdict('2', 'c1', 'b', ['ok']), verdict('3', 'c2', 'a', ['noboot']), verdict('4', 'c2', 'b', ['noboot'])],
+    counted: ['2', '4'],
+    unhealthy: ['a'],
+  },
+  {
+    name: 'an agent at fault that boots again is trusted again',
+    able: [2, 2, 2, 1],
+    history: [verdict('1', 'c1', 'a', ['noboot']), verdict('2', 'c1', 'b', ['ok']), verdict('3', 'c3', 'a', ['ok']), verdict('4', 'c2', 'a', ['noboot'])],
+    counted: ['2', '3', '4'],
+    unhealthy: ['a'],
+  },
 ];
 
 describe('HostFaults over verdict histories', () => {
@@ -151,7 +176,7 @@ describe('HostFaults over verdict histories', () => {
       const counted: string[] = [];
       const unhealthy: string[] = [];
       for (const v of row.history) {
-        const j = f.judge(v, row.able);
+        const j = f.judge(v, typeof row.able === 'number' ? row.able : row.able[row.history.indexOf(v)]!);
         counted.push(...j.apply.map((x) => x.probeId));
         unhealthy.push(...j.unhealthy.map((u) => u.agentId));
         if (j.apply.some((x) => x.agentId === v.agentId && classifyVerdict(x).kind === 'evidence')) f.recordHealthy(v.agentId);
