@@ -87,8 +87,8 @@ export class JobManager {
   private readonly logger: Logger;
   /** Work started by commands (range loads, facts, final records): close() waits for it. */
   private readonly tasks = new Set<Promise<void>>();
-  private scheduling = false;
-  private rescheduled = false;
+  /** The pass schedule() asked for, not yet run. */
+  private schedulePending: NodeJS.Immediate | undefined;
   private pass = 0;
   private closed: Promise<void> | undefined;
 
@@ -190,6 +190,7 @@ export class JobManager {
 
   /** Stop taking work and wait for what is under way (final records, range loads). Safe to call twice. */
   close(): Promise<void> {
+    if (this.schedulePending) clearImmediate(this.schedulePending);
     this.closed ??= (async () => {
       while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
       await Promise.allSettled([...this.running.values()].flatMap((h) => [h.writing, h.publishChain]));
@@ -411,22 +412,18 @@ export class JobManager {
 
   // ---- scheduling ----
 
-  /** Give free slots the next probes. Re-entrant calls coalesce into one more pass. */
+  /**
+   * Give free slots the next probes, soon: every call until the pass runs (the verdicts, freed
+   * slots and hand-backs that arrived in the same turn of the event loop) coalesces into one pass
+   * after the pending I/O callbacks (setImmediate). Under load, one pass then sees many free slots
+   * and each job plans its share of them jointly, instead of one engine proposal per event.
+   */
   schedule(): void {
-    if (this.closed) return;
-    if (this.scheduling) {
-      this.rescheduled = true;
-      return;
-    }
-    this.scheduling = true;
-    try {
-      do {
-        this.rescheduled = false;
-        this.schedulePass();
-      } while (this.rescheduled);
-    } finally {
-      this.scheduling = false;
-    }
+    if (this.closed || this.schedulePending) return;
+    this.schedulePending = setImmediate(() => {
+      this.schedulePending = undefined;
+      if (!this.closed) this.schedulePass();
+    });
   }
 
   /**

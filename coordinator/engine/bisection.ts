@@ -43,6 +43,8 @@ export class Bisection {
   private skipVersion = 0;
   private build: { version: number; b: Float64Array } | undefined;
   private decision: { version: string; d: Decision } | undefined;
+  /** status() of the last evidence seen: a job asks it several times per verdict (events, record). */
+  private statusMemo: { version: number; s: EngineStatus } | undefined;
   private planCache: { version: number; probes: number[]; partition: Partition; sweep: SweepResult } | undefined;
   private readonly masks = new Map<number, Uint8Array>();
   private valueCache: ProbeValue | undefined;
@@ -583,6 +585,14 @@ export class Bisection {
   }
 
   status(): EngineStatus {
+    // Skips change no posterior (they only bar probes): the belief's version is the key.
+    if (this.statusMemo?.version === this.belief.version) return this.statusMemo.s;
+    const s = this.computeStatus();
+    this.statusMemo = { version: this.belief.version, s };
+    return s;
+  }
+
+  private computeStatus(): EngineStatus {
     const n = this.index.n;
     const post = this.belief.posterior();
     const w = this.belief.mass();

@@ -128,6 +128,13 @@ interface Row {
   /** Share of one core over the run. */
   coordinatorCpuShare: number;
   cpuMsPerProbe: number;
+  /**
+   * CPU of the rest of the farm over the run (nats-server and the simulated agents' processes),
+   * per probe: on a small machine they share its cores with the coordinator, and at the probe
+   * rate the bench asks for they can take most of them.
+   */
+  natsCpuMsPerProbe: number;
+  agentsCpuMsPerProbe: number;
   rssPeakMb: number;
   rssHwmMb: number;
   jetstream: JetStreamUse[];
@@ -205,13 +212,14 @@ async function runConfig(c: { slots: number; jobs: number; label: string }, repo
     config: c.label, slots: c.slots, jobs: c.jobs, agents: agentSlots.length,
     candidatesMean: planned.reduce((s, p) => s + p.candidates, 0) / planned.length,
     jobsDone: 0, jobsRight: 0, wrong: [], timedOut: false, wallS: 0, probes: 0, verdictEvents: 0, assignments: 0, assignmentsPerS: 0,
-    latency: slotMetrics([], { start: 0, end: 1 }), coordinatorCpuS: 0, coordinatorCpuShare: 0, cpuMsPerProbe: 0, rssPeakMb: 0, rssHwmMb: 0,
+    latency: slotMetrics([], { start: 0, end: 1 }), coordinatorCpuS: 0, coordinatorCpuShare: 0, cpuMsPerProbe: 0, natsCpuMsPerProbe: 0, agentsCpuMsPerProbe: 0, rssPeakMb: 0, rssHwmMb: 0,
     jetstream: [], jetstreamBytesPerJob: 0, recordWritesPerJob: 0, recordBytesWrittenPerJob: 0, natsInBytesPerJob: 0, verdictBacklogAtEnd: 0, verdictBacklogMax: 0,
   };
   say(`== ${c.label}: ${c.slots} slots (${agentSlots.length} agents of ${SLOTS_PER_AGENT} slots in ${Math.min(AGENT_PROCS, agentSlots.length)} processes), ${c.jobs} job(s) at once, ${Math.round(row.candidatesMean)} candidates a job on average`);
   let nats: NatsProc | undefined;
   let coordinator: CoordinatorProc | undefined;
   let sims: SimProc[] = [];
+  let otherCpuS = { nats: 0, agents: 0 };
   let nc: NatsConnection | undefined;
   let client: OperatorClient | undefined;
   let profileDir: string | undefined;
@@ -251,6 +259,8 @@ async function runConfig(c: { slots: number; jobs: number; label: string }, repo
     await nc.flush();
 
     const cpu0 = procStats(coordinator.pid)!;
+    const otherCpu = () => ({ nats: procStats(nats!.pid)?.cpuS ?? 0, agents: sims.reduce((t, s) => t + (procStats(s.pid)?.cpuS ?? 0), 0) });
+    const other0 = otherCpu();
     let rssPeak = cpu0.rssMb;
     window.start = now();
     hr.from = process.hrtime.bigint();
@@ -306,6 +316,8 @@ async function runConfig(c: { slots: number; jobs: number; label: string }, repo
     window.end = row.timedOut || ends.length === 0 ? now() : Math.max(...ends);
     hr.to = process.hrtime.bigint();
     const cpu1 = procStats(coordinator.pid)!;
+    const other1 = otherCpu();
+    otherCpuS = { nats: other1.nats - other0.nats, agents: other1.agents - other0.agents };
     row.wallS = (window.end - window.start) / 1000;
     row.coordinatorCpuS = cpu1.cpuS - cpu0.cpuS;
     row.coordinatorCpuShare = row.coordinatorCpuS / ((now() - window.start) / 1000);
@@ -351,6 +363,8 @@ async function runConfig(c: { slots: number; jobs: number; label: string }, repo
     row.assignments = row.latency.assignments;
     row.assignmentsPerS = row.wallS > 0 ? row.assignments / row.wallS : 0;
     row.cpuMsPerProbe = row.probes > 0 ? (row.coordinatorCpuS * 1000) / row.probes : 0;
+    row.natsCpuMsPerProbe = row.probes > 0 ? (otherCpuS.nats * 1000) / row.probes : 0;
+    row.agentsCpuMsPerProbe = row.probes > 0 ? (otherCpuS.agents * 1000) / row.probes : 0;
   }
   if (profileDir) {
     // One profile per thread (tsx's loader has one): the main thread's is the largest.
@@ -368,6 +382,7 @@ async function runConfig(c: { slots: number; jobs: number; label: string }, repo
   say(
     `   ${row.jobsRight}/${c.jobs} right in ${row.wallS.toFixed(1)} s; ${row.probes} probes, ${row.assignmentsPerS.toFixed(0)} assignments/s; verdict->assignment p50 ${ms(l.busy.p50)} p99 ${ms(l.busy.p99)} (busy, ${l.busy.count} samples), all p99 ${ms(l.all.p99)}; coordinator ${(row.coordinatorCpuShare * 100).toFixed(0)}% of a core, ${row.cpuMsPerProbe.toFixed(1)} ms CPU/probe, RSS peak ${row.rssPeakMb.toFixed(0)} MB`,
   );
+  say(`   the rest of the farm per probe: nats-server ${row.natsCpuMsPerProbe.toFixed(1)} ms, simulated agents ${row.agentsCpuMsPerProbe.toFixed(1)} ms CPU (${cpus().length} cores here)`);
   for (const w of row.wrong.slice(0, 5)) say(`   WRONG ${w.jobId}: ${w.state}, planted ${w.planted.slice(0, 12)}, found ${w.found.slice(0, 12) || '-'}${w.reason ? ` (${w.reason})` : ''}`);
   if (row.verdictBacklogMax > 0 || row.verdictBacklogAtEnd > 0) say(`   verdict backlog (stored, not yet acknowledged by the coordinator): at most ${row.verdictBacklogMax} seen, ${row.verdictBacklogAtEnd} at the end`);
   if (l.handBacks || l.publishFailures || l.streamErrors) say(`   agents: ${l.handBacks} hand-backs, ${l.publishFailures} publish failures, ${l.streamErrors} Work streams lost`);
