@@ -6,8 +6,8 @@
 import { git, resolveCommit } from '../shared/git.js';
 import { AmbiguousCommitTitleError, InvalidJobError, UnknownCommitTitleError } from '../shared/errors.js';
 import type { MirrorSet } from '../shared/mirror.js';
-import { CommitInfo, type Verdict } from '../shared/proto.js';
-import { culpritFacts } from './culprit-facts.js';
+import type { Verdict } from '../shared/proto.js';
+import { culpritFacts, readCommit } from './culprit-facts.js';
 import { loadCandidateDag } from './dag-loader.js';
 import { WALK_TAG, type ReleaseTag } from './job-run/release-walk.js';
 import type { CandidateRange, CommitFacts, LoadRangeOptions, Repo, RepoSource } from './repo.js';
@@ -62,22 +62,9 @@ export class GitRepo implements Repo {
   }
 
   async culpritFacts(commit: string, verdicts: readonly Verdict[]): Promise<CommitFacts> {
-    const info = await this.commitInfo(commit);
-    const facts = await culpritFacts(this.mirror, info, verdicts);
-    return { info, parents: facts.parents, recipients: facts.recipients, flags: facts.flags };
-  }
-
-  private async commitInfo(hash: string): Promise<CommitInfo> {
-    const r = await git(this.mirror, ['log', '-1', '--format=%H%x00%s%x00%an%x00%ae%x00%at%x00%P', hash, '--']);
-    const [h, subject, author, email, at, parents] = r.stdout.replace(/\n$/, '').split('\0');
-    return CommitInfo.fromPartial({
-      hash: h ?? hash,
-      subject: subject ?? '',
-      author: author ?? '',
-      authorEmail: email ?? '',
-      dateMs: Number(at ?? 0) * 1000,
-      merge: (parents ?? '').trim().split(/\s+/).length > 1,
-    });
+    const read = await readCommit(this.mirror, commit);
+    const facts = await culpritFacts(this.mirror, read.info, verdicts, read);
+    return { info: read.info, parents: facts.parents, recipients: facts.recipients, flags: facts.flags };
   }
 }
 

@@ -213,8 +213,12 @@ export class Bisection {
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     // Coordinate ascent, with a work budget that keeps big DAGs fast (deterministic: it depends
-    // on n and count only).
-    const passes = Math.min(4, Math.floor(4e6 / (this.index.n * Math.max(1, picks.length))));
+    // on n and count only). Only when these picks are most of the job's probes (a round placed
+    // at once): a few picks among many in flight are what one-at-a-time greedy would choose
+    // given the others, and re-placing them costs a sweep per pick per pass (a busy farm frees
+    // a few slots of each job at a time).
+    const budget = picks.length > inFlight.length ? 4 : 0;
+    const passes = Math.min(budget, Math.floor(4e6 / (this.index.n * Math.max(1, picks.length))));
     for (let pass = 0; pass < passes && picks.length > 1; pass++) {
       let changed = false;
       for (let i = 0; i < picks.length; i++) {

@@ -1,7 +1,7 @@
 /** Recipients and trust flags read from a real repository made by the test. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { culpritFacts } from '../../coordinator/culprit-facts.js';
+import { culpritFacts, readCommit } from '../../coordinator/culprit-facts.js';
 import { git } from '../../shared/git.js';
 import { CommitInfo, Verdict } from '../../shared/proto.js';
 import { makeTrailerRepo, type TrailerRepo } from '../helpers/trailer-repo.js';
@@ -47,5 +47,18 @@ describe('culprit facts', () => {
     await git(repo.dir, ['merge', '-q', '--no-ff', '-m', "Merge branch 'topic'", 'topic'], { env: { GIT_AUTHOR_NAME: 'M', GIT_AUTHOR_EMAIL: 'm@example.org', GIT_COMMITTER_NAME: 'M', GIT_COMMITTER_EMAIL: 'm@example.org' } });
     const merge = (await git(repo.dir, ['rev-parse', 'HEAD'])).stdout.trim();
     assert.match((await culpritFacts(repo.dir, await info(repo.dir, merge), [])).flags.join('\n'), /is a merge commit/);
+
+    // What the facts are read from: one git process per commit.
+    const m = await readCommit(repo.dir, merge);
+    assert.equal(m.info.hash, merge);
+    assert.equal(m.info.subject, "Merge branch 'topic'");
+    assert.equal(m.info.authorEmail, 'm@example.org');
+    assert.equal(m.info.merge, true);
+    assert.equal(m.parents.length, 2);
+    assert.deepEqual(m.files, ['src/topic.c'], 'a merge: the files it brought in over its first parent');
+    assert.ok((await readCommit(repo.dir, tagged)).tags.includes('v1.2'));
+    const c = await readCommit(repo.dir, comment);
+    assert.deepEqual([c.info.merge, c.parents, c.files, c.tags], [false, [parent], ['src/fast/path.c'], []]);
+    assert.match(c.body, /^fast: comment\n/);
   });
 });
