@@ -52,9 +52,10 @@ export async function readCommit(mirror: string, hash: string): Promise<CommitRe
   };
 }
 
-export async function culpritFacts(mirror: string, culprit: CommitInfo, verdicts: readonly Verdict[], read?: CommitRead): Promise<CulpritFacts> {
+/** The facts of a commit read by readCommit (its author, message and files are in `read`). */
+export async function culpritFacts(mirror: string, read: CommitRead, verdicts: readonly Verdict[]): Promise<CulpritFacts> {
+  const { info: culprit, parents, body, files, tags } = read;
   const hash = culprit.hash;
-  const { parents, body, files, tags } = read ?? (await readCommit(mirror, hash));
   const docOnly = files.length > 0 && files.every((f) => DOC_FILE.test(f));
   const [maintainersText, commentsOnly] = await Promise.all([
     git(mirror, ['show', `${hash}:MAINTAINERS`], { check: false }),

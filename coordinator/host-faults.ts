@@ -132,7 +132,8 @@ export class HostFaults {
       this.held.delete(v.commit);
       return { apply: [v], unhealthy: [] };
     }
-    const why = trusted === 0 && this.atFault.has(v.agentId) ? `, and ${v.agentId} could not boot other commits that booted elsewhere` : '';
+    // No trusted failure: this one is on an agent found at fault.
+    const why = trusted === 0 ? `, and ${v.agentId} could not boot other commits that booted elsewhere` : '';
     return { apply: [], unhealthy: [], discounted: `${v.agentId} could not boot ${v.commit.slice(0, 12)} (${c.reason})${why}: testing it on another agent before counting it` };
   }
 

@@ -63,7 +63,7 @@ export class GitRepo implements Repo {
 
   async culpritFacts(commit: string, verdicts: readonly Verdict[]): Promise<CommitFacts> {
     const read = await readCommit(this.mirror, commit);
-    const facts = await culpritFacts(this.mirror, read.info, verdicts, read);
+    const facts = await culpritFacts(this.mirror, read, verdicts);
     return { info: read.info, parents: facts.parents, recipients: facts.recipients, flags: facts.flags };
   }
 }

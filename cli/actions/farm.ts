@@ -245,7 +245,7 @@ async function waitForCoordinator(address: string, proc: ManagedProcess): Promis
  * The error a child process printed last (`multisect: ...` and its hint, see cli/run.ts), from
  * the tail of its log, so that `up` says why its coordinator would not start.
  */
-export function lastErrorOf(logFile: string): { message: string; hint?: string } | undefined {
+function lastErrorOf(logFile: string): { message: string; hint?: string } | undefined {
   let text: string;
   try {
     text = readFileSync(logFile, 'utf8').slice(-16_384);

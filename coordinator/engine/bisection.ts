@@ -12,6 +12,7 @@ import { ProbeValue } from './information.js';
 import { compileEngineOptions, type EngineOptions } from './options.js';
 import { buildability, partitionBy, SweepWorkspace, type Partition, type SweepResult } from './planner.js';
 import { hash32 } from './prng.js';
+import { setOnlySkipsSplit, topMassSet } from './suspect-sets.js';
 import type { CandidateDag, Decision, EngineStatus, EngineVerdict } from './types.js';
 
 /** Two-step lookahead (single probe): up to this many near-best commits, within this share of the best gain, on DAGs up to this size. */
@@ -525,15 +526,7 @@ export class Bisection {
    * any of its commits, or its merge, could be the one). The smallest set holding the target mass.
    */
   private untellable(): Decision {
-    const w = this.belief.mass();
-    const ids = Array.from(w.keys()).sort((a, b) => w[b]! - w[a]! || a - b);
-    const members: number[] = [];
-    let mass = 0;
-    for (const i of ids) {
-      if (mass >= this.options.confidenceTarget || members.length >= 64 || !(w[i]! > 0)) break;
-      members.push(i);
-      mass += w[i]!;
-    }
+    const { members, mass } = topMassSet(this.belief.mass(), this.options.confidenceTarget);
     return {
       kind: 'inconclusive',
       commits: members.map((i) => this.hashOf(i)),
@@ -547,43 +540,12 @@ export class Bisection {
    * any commit that builds (git bisect's "only skipped commits left to test").
    */
   private blockedBySkips(): Decision | undefined {
-    const n = this.index.n;
-    const w = this.belief.mass();
-    const sorted = Float64Array.from(w).sort().reverse();
-    let cum = 0;
-    let threshold = Infinity;
-    const CAP = 4096;
-    for (let i = 0; i < sorted.length && i < CAP; i++) {
-      cum += sorted[i]!;
-      if (cum >= this.options.confidenceTarget) {
-        threshold = sorted[i]!;
-        break;
-      }
-    }
-    if (threshold === Infinity || !(threshold > 0)) return undefined;
-    const members: number[] = [];
-    const ind = new Float64Array(n);
-    let mass = 0;
-    for (let i = 0; i < n && members.length < CAP; i++) {
-      if (w[i]! >= threshold) {
-        members.push(i);
-        ind[i] = 1;
-        mass += w[i]!;
-      }
-    }
-    if (members.length < 2) return undefined;
-    const counts = this.index.ancestorSums(ind);
-    const m = members.length;
-    for (let x = 0; x < n; x++) {
-      if (this.skipped[x]) continue;
-      const c = counts[x]!;
-      if (c > 0.5 && c < m - 0.5) return undefined;
-    }
-    members.sort((a, b) => w[b]! - w[a]! || a - b);
+    const set = setOnlySkipsSplit(this.index, this.belief.mass(), this.skipped, this.options.confidenceTarget);
+    if (!set) return undefined;
     return {
       kind: 'inconclusive',
-      commits: members.map((i) => this.hashOf(i)),
-      confidence: mass,
+      commits: set.members.map((i) => this.hashOf(i)),
+      confidence: set.mass,
       reason: 'only skipped (unbuildable) commits stand between these candidates',
     };
   }

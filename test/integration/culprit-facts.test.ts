@@ -3,13 +3,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { culpritFacts, readCommit } from '../../coordinator/culprit-facts.js';
 import { git } from '../../shared/git.js';
-import { CommitInfo, Verdict } from '../../shared/proto.js';
+import { Verdict } from '../../shared/proto.js';
 import { makeTrailerRepo, type TrailerRepo } from '../helpers/trailer-repo.js';
 
-async function info(dir: string, hash: string): Promise<CommitInfo> {
-  const [name, email] = (await git(dir, ['log', '-1', '--format=%an%x00%ae', hash])).stdout.trim().split('\0');
-  return CommitInfo.fromPartial({ hash, author: name, authorEmail: email });
-}
 
 describe('culprit facts', () => {
   let repo: TrailerRepo;
@@ -21,7 +17,7 @@ describe('culprit facts', () => {
   });
 
   it('lists the author, trailers and maintainers of the touched files, without stable@', async () => {
-    const facts = await culpritFacts(repo.dir, await info(repo.dir, repo.culprit), []);
+    const facts = await culpritFacts(repo.dir, await readCommit(repo.dir, repo.culprit), []);
     assert.deepEqual(facts.recipients, ['carol@example.org', 'rob@example.org', 'dan@example.org', 'eve@example.org', 'alice@example.org', 'fastpath@lists.example.org']);
     assert.deepEqual(facts.files, ['src/fast/path.c']);
     assert.deepEqual(facts.flags, []);
@@ -29,24 +25,24 @@ describe('culprit facts', () => {
 
   it('flags a release tag, a merge, documentation only, comments only, and the same artifact', async () => {
     const tagged = repo.tags['v1.2']!;
-    assert.match((await culpritFacts(repo.dir, await info(repo.dir, tagged), [])).flags.join('\n'), /carries a release tag \(v1\.2\)/);
+    assert.match((await culpritFacts(repo.dir, await readCommit(repo.dir, tagged), [])).flags.join('\n'), /carries a release tag \(v1\.2\)/);
 
     const doc = await repo.commit('docs: explain', { 'Documentation/fast.rst': 'Fast path\n' });
-    assert.match((await culpritFacts(repo.dir, await info(repo.dir, doc), [])).flags.join('\n'), /touches only documentation/);
+    assert.match((await culpritFacts(repo.dir, await readCommit(repo.dir, doc), [])).flags.join('\n'), /touches only documentation/);
 
     const comment = await repo.commit('fast: comment', { 'src/fast/path.c': '/* a comment */\n\n' }, { append: true });
-    assert.match((await culpritFacts(repo.dir, await info(repo.dir, comment), [])).flags.join('\n'), /changes only comments/);
+    assert.match((await culpritFacts(repo.dir, await readCommit(repo.dir, comment), [])).flags.join('\n'), /changes only comments/);
 
     const parent = (await git(repo.dir, ['rev-parse', `${comment}^`])).stdout.trim();
     const verdicts = [parent, comment].map((c, i) => Verdict.fromPartial({ probeId: `p${i}`, commit: c, build: { ok: true, artifactHash: 'same' } }));
-    assert.match((await culpritFacts(repo.dir, await info(repo.dir, comment), verdicts)).flags.join('\n'), /same artifact as its parent/);
+    assert.match((await culpritFacts(repo.dir, await readCommit(repo.dir, comment), verdicts)).flags.join('\n'), /same artifact as its parent/);
 
     await git(repo.dir, ['checkout', '-q', '-b', 'topic', repo.good]);
     await repo.commit('topic: work', { 'src/topic.c': 'int t;\n' });
     await git(repo.dir, ['checkout', '-q', 'main']);
     await git(repo.dir, ['merge', '-q', '--no-ff', '-m', "Merge branch 'topic'", 'topic'], { env: { GIT_AUTHOR_NAME: 'M', GIT_AUTHOR_EMAIL: 'm@example.org', GIT_COMMITTER_NAME: 'M', GIT_COMMITTER_EMAIL: 'm@example.org' } });
     const merge = (await git(repo.dir, ['rev-parse', 'HEAD'])).stdout.trim();
-    assert.match((await culpritFacts(repo.dir, await info(repo.dir, merge), [])).flags.join('\n'), /is a merge commit/);
+    assert.match((await culpritFacts(repo.dir, await readCommit(repo.dir, merge), [])).flags.join('\n'), /is a merge commit/);
 
     // What the facts are read from: one git process per commit.
     const m = await readCommit(repo.dir, merge);
