@@ -29,6 +29,7 @@ import { operatorService } from './operator-service.js';
 import { compileCoordinatorOptions, type CoordinatorOptions, type CoordinatorOptionsInput } from './options.js';
 import { VerdictConsumer } from './verdicts.js';
 import { NatsCredentials } from './nats-credentials.js';
+import { acquireSpawnHelper } from '../shared/spawn-helper.js';
 
 export type CoordinatorState = 'running' | 'closing' | 'closed';
 
@@ -68,6 +69,7 @@ export class Coordinator {
     private readonly abort: AbortController,
     private readonly logger: Logger,
     private readonly lease: LeaderLease,
+    private readonly releaseSpawnHelper: () => void,
   ) {
     this.lost = lease.lost.then(async (reason) => {
       // Stop serving agents and consuming verdicts before a standby can take over. Closing
@@ -96,7 +98,10 @@ export class Coordinator {
     // NATS that went away fails now instead of after its timeout, and the wait below ends.
     const onStop = () => void nc.close().catch(() => undefined);
     signal?.addEventListener('abort', onStop, { once: true });
+    let releaseSpawnHelper = (): void => undefined;
     try {
+      // git runs from a small helper process: forking this heap would stall the event loop (spawn-helper.ts).
+      releaseSpawnHelper = await acquireSpawnHelper();
       const store: Store = await ensureStore(nc, { names: storeNamesFor(options.namespace), replicas: options.replicas });
       const leaderKv = await nc.jetstream().views.kv(leaderBucketName(options.namespace), { history: 1, replicas: options.replicas });
       lease = await LeaderLease.acquire({
@@ -159,7 +164,7 @@ export class Coordinator {
       signal?.removeEventListener('abort', onStop);
       if (signal?.aborted) throw new CancelledError('stopped while starting');
       logger.info({ address, nats: options.natsServers, namespace: options.namespace, tls: requireIdentity, natsJwt: Boolean(credentials), instance: options.instanceId, term: lease.record.term }, 'coordinator serving');
-      return new Coordinator(options, address, jobs, registry, nc, server, consumer, leaseTimer, abort, logger, lease);
+      return new Coordinator(options, address, jobs, registry, nc, server, consumer, leaseTimer, abort, logger, lease, releaseSpawnHelper);
     } catch (err) {
       signal?.removeEventListener('abort', onStop);
       clearInterval(leaseTimer);
@@ -169,6 +174,7 @@ export class Coordinator {
       // Bounded: NATS may be what failed, and the lease then cannot be given back anyway.
       await withTimeout(lease?.release(), CLOSE_STEP_MS);
       await nc.close().catch(() => undefined);
+      releaseSpawnHelper();
       if (signal?.aborted && !(err instanceof CancelledError)) throw new CancelledError('stopped while starting', { cause: err });
       throw err;
     }
@@ -193,6 +199,7 @@ export class Coordinator {
         // left reconnecting keeps the process alive: both are bounded (closeNats).
         await withTimeout(this.lease.release(), CLOSE_STEP_MS);
         await closeNats(this.nc, CLOSE_STEP_MS);
+        this.releaseSpawnHelper();
         this.state = 'closed';
         this.logger.info('coordinator closed');
       })();
