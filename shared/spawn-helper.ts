@@ -61,15 +61,15 @@ interface Pending {
 
 const toBuffer = (u: Buffer | Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
 
-/** Flags of this process that must not reach the helper (a profiler or debugger would run twice). */
+/** Flags of this process that must not reach the helper (a profiler, debugger or test runner would run twice). */
 function helperExecArgv(): string[] {
   const out: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (/^--(cpu-prof|heap-prof|inspect|prof|diagnostic-dir|max-old-space-size)/.test(a)) {
+    if (/^--(cpu-prof|heap-prof|inspect|prof|diagnostic-dir|max-old-space-size|test)/.test(a)) {
       // "--cpu-prof-dir X": the value is the next word.
-      if (!a.includes('=') && /-(dir|name|interval)$/.test(a)) i++;
+      if (!a.includes('=') && /-(dir|name|interval|reporter|destination|concurrency|timeout|name-pattern)$/.test(a)) i++;
       continue;
     }
     out.push(a);
