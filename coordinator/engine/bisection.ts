@@ -10,6 +10,7 @@ import { DagIndex } from './dag.js';
 import { forkProbeInformation } from './fork-probes.js';
 import { ProbeValue } from './information.js';
 import { compileEngineOptions, type EngineOptions } from './options.js';
+import { ProbePartitioner } from './partition.js';
 import { buildability, partitionBy, SweepWorkspace, type Partition, type SweepResult } from './planner.js';
 import { hash32 } from './prng.js';
 import { setOnlySkipsSplit, topMassSet } from './suspect-sets.js';
@@ -51,6 +52,7 @@ export class Bisection {
   private valueCache: ProbeValue | undefined;
   private ancCache: { version: number; anc: Float64Array } | undefined;
   private workspace: SweepWorkspace | undefined;
+  private readonly partitioner: ProbePartitioner;
   private lookWorkspace: SweepWorkspace | undefined;
 
   private constructor(
@@ -81,6 +83,7 @@ export class Bisection {
     for (let i = 0; i < n; i++) prior[i]! *= (1 - options.notInRange) / total;
     this.belief = new Belief(this.index, dag.goods.length, prior, options.notInRange, options, this.presence);
     this.skipped = new Uint8Array(n + dag.goods.length + this.presence.forks.length);
+    this.partitioner = new ProbePartitioner(this.index, (key) => this.ancestorMask(key));
   }
 
   /**
@@ -335,7 +338,8 @@ export class Bisection {
       if (chosenCost <= 0) return chosen;
       for (let x = 0; x < n; x++) {
         if (skipped[x] || x === bestKey) continue;
-        if (!counts.has(x) && gains[x]! * b[x]! * show(x) < floor) continue;
+        // The numbers first: a Map lookup for each of n commits costs more than the sweep's share.
+        if (gains[x]! * b[x]! * show(x) < floor && !counts.has(x)) continue;
         const sc = score(x);
         if (sc < floor) continue;
         const c = p.cost(this.dag.hashes[x]!);
@@ -405,12 +409,9 @@ export class Bisection {
     const version = this.belief.version;
     const c = this.planCache;
     if (c && c.version === version && sameKeys(c.probes, probes)) return c;
-    // The coordinator asks again with one more probe in flight: refine the last partition.
-    const maskOf = (f: number) => this.ancestorMask(f);
-    const partition =
-      c && c.version === version && c.probes.every((k) => probes.includes(k))
-        ? partitionBy(this.index, probes.filter((k) => !c.probes.includes(k)), maskOf, c.partition)
-        : partitionBy(this.index, probes, maskOf);
+    // The partition depends on the probes alone, not on the belief: a verdict or a new
+    // assignment changes it by one probe, and the partitioner changes one bit.
+    const partition = c && sameKeys(c.probes, probes) ? c.partition : this.partitioner.partition(probes);
     const post = this.belief.posterior();
     this.workspace ??= new SweepWorkspace(this.index);
     const sweep = this.workspace.sweep(this.belief.mass(), post.nirOld, post.nirAbsent, partition, this.value());

@@ -234,8 +234,11 @@ export class SweepWorkspace {
           this.ensureLevels(d + 2, P);
           vec = this.vec;
           g = this.g;
-          vec.copyWithin(off + P, off, off + P);
-          g.copyWithin(off + P, off, off + P);
+          // A loop, not copyWithin: P is small and a builtin call costs more than the copy.
+          for (let i = off, j = off + P, e = off + P; i < e; i++, j++) {
+            vec[j] = vec[i]!;
+            g[j] = g[i]!;
+          }
           this.lvG[d + 1] = this.lvG[d]!;
           this.lvA[d + 1] = this.lvA[d]!;
           frChain.push(D);
