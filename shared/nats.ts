@@ -76,6 +76,9 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
           reconnectTimeWait: 500,
           timeout: 2000,
           waitOnFirstConnect: false,
+          // No stack captured at every request (each JetStream publish and ack is one): it only
+          // adds where a timed-out request started, and cost the coordinator 4% of its CPU.
+          noAsyncTraces: true,
           ...(options.tls ? { tls: { caFile: options.tls.ca, certFile: options.tls.cert, keyFile: options.tls.key } } : {}),
           ...(options.user ? { user: options.user, pass: options.pass ?? '' } : {}),
           ...(options.credentials ? { authenticator: jwtAuthenticator(options.credentials.jwt, options.credentials.seed) } : {}),

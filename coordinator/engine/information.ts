@@ -67,6 +67,7 @@ export class ProbeValue {
   readonly table: Float64Array | undefined;
   private readonly affectedPmf: Float64Array;
   private readonly cleanPmf: Float64Array;
+  private readonly pmfs = new Map<number, { affected: Float64Array; clean: Float64Array; hAffected: number; hClean: number }>();
 
   constructor(
     readonly q: number,
@@ -107,6 +108,14 @@ export class ProbeValue {
     if (d <= 0 || a <= 0 || a >= 1) return 0;
     if (this.clean) return binaryEntropy(a);
     const r = d * this.runs;
-    return probeInformation(this.affectedOf(a), r, this.q, this.eps);
+    // Scoring asks this for every in-flight commit on every proposal: the pmfs are kept per r.
+    let c = this.pmfs.get(r);
+    if (c === undefined) {
+      const affected = binomialPmf(r, this.q);
+      const clean = binomialPmf(r, this.eps);
+      c = { affected, clean, hAffected: entropyOf(affected), hClean: entropyOf(clean) };
+      this.pmfs.set(r, c);
+    }
+    return mixtureInformation(this.affectedOf(a), c.affected, c.clean, c.hAffected, c.hClean);
   }
 }
