@@ -27,6 +27,12 @@ export type HostFaultKind =
   /** Fewer than half of the runs completed: no evidence on this agent. */
   | { kind: 'incomplete'; reason: string };
 
+/** The title of a held boot failure, for the agent's problem line. */
+function bootFailureTitle(v: Verdict): string {
+  const c = classifyVerdict(v);
+  return c.kind === 'boot-failure' ? c.reason : 'could not boot';
+}
+
 export function classifyVerdict(v: Verdict): HostFaultKind {
   if (v.abortReason || (v.build && !v.build.ok)) return { kind: 'evidence', booted: false };
   const infra = v.runs.filter((r) => r.outcome === RunOutcome.RUN_OUTCOME_INFRA);
@@ -105,9 +111,11 @@ export class HostFaults {
       // Agents that could not boot a commit that boots: their fault. Their verdicts are dropped.
       const failedHere = this.held.get(v.commit);
       this.held.delete(v.commit);
-      const unhealthy = [...(failedHere?.keys() ?? [])]
-        .filter((a) => a !== v.agentId)
-        .map((agentId) => ({ agentId, reason: `could not boot ${v.commit.slice(0, 12)}, which booted on ${v.agentId}` }));
+      // Same wording whichever came first (the failure or the boot elsewhere): an operator
+      // reads one message shape, with the failure's own title in it.
+      const unhealthy = [...(failedHere?.entries() ?? [])]
+        .filter(([a]) => a !== v.agentId)
+        .map(([agentId, held]) => ({ agentId, reason: `could not boot ${v.commit.slice(0, 12)} (${bootFailureTitle(held)}), which booted on ${v.agentId}` }));
       this.atFault.delete(v.agentId);
       for (const u of unhealthy) this.atFault.add(u.agentId);
       return { apply: [v], unhealthy };

@@ -188,3 +188,18 @@ describe('HostFaults over verdict histories', () => {
     });
   }
 });
+
+describe('HostFaults: the unhealthy agent\'s problem line', () => {
+  // CI saw the two orders word it differently (one without the failure's title).
+  const orders: [string, Verdict[]][] = [
+    ['the failure first, the boot elsewhere after', [verdict('1', 'c1aaaaaaaaaaaaaa', 'a', ['noboot']), verdict('2', 'c1aaaaaaaaaaaaaa', 'b', ['ok'])]],
+    ['the boot first, the failure after', [verdict('1', 'c1aaaaaaaaaaaaaa', 'b', ['ok']), verdict('2', 'c1aaaaaaaaaaaaaa', 'a', ['noboot'])]],
+  ];
+  for (const [name, history] of orders) {
+    it(name, () => {
+      const f = new HostFaults();
+      const reasons = history.flatMap((v) => f.judge(v, 2).unhealthy.map((u) => u.reason));
+      assert.deepEqual(reasons, ['could not boot c1aaaaaaaaaa (could not boot: no-output), which booted on b']);
+    });
+  }
+});
