@@ -27,7 +27,15 @@ export type HostFaultKind =
   /** Fewer than half of the runs completed: no evidence on this agent. */
   | { kind: 'incomplete'; reason: string };
 
-/** The title of a held boot failure, for the agent's problem line. */
+/**
+ * The problem line of an agent that could not boot what booted elsewhere. One wording whichever
+ * came first (the failure or the boot elsewhere), with the failure's own title in it.
+ */
+function notBootedHere(commit: string, title: string, bootedOn: string): string {
+  return `could not boot ${commit.slice(0, 12)} (${title}), which booted on ${bootedOn}`;
+}
+
+/** The title of a held boot failure (held verdicts are boot failures; the fallback is for the type). */
 function bootFailureTitle(v: Verdict): string {
   const c = classifyVerdict(v);
   return c.kind === 'boot-failure' ? c.reason : 'could not boot';
@@ -111,11 +119,9 @@ export class HostFaults {
       // Agents that could not boot a commit that boots: their fault. Their verdicts are dropped.
       const failedHere = this.held.get(v.commit);
       this.held.delete(v.commit);
-      // Same wording whichever came first (the failure or the boot elsewhere): an operator
-      // reads one message shape, with the failure's own title in it.
       const unhealthy = [...(failedHere?.entries() ?? [])]
         .filter(([a]) => a !== v.agentId)
-        .map(([agentId, held]) => ({ agentId, reason: `could not boot ${v.commit.slice(0, 12)} (${bootFailureTitle(held)}), which booted on ${v.agentId}` }));
+        .map(([agentId, held]) => ({ agentId, reason: notBootedHere(v.commit, bootFailureTitle(held), v.agentId) }));
       this.atFault.delete(v.agentId);
       for (const u of unhealthy) this.atFault.add(u.agentId);
       return { apply: [v], unhealthy };
@@ -125,7 +131,7 @@ export class HostFaults {
       this.atFault.add(v.agentId);
       return {
         apply: [],
-        unhealthy: [{ agentId: v.agentId, reason: `could not boot ${v.commit.slice(0, 12)} (${c.reason}), which booted on ${bootedOn}` }],
+        unhealthy: [{ agentId: v.agentId, reason: notBootedHere(v.commit, c.reason, bootedOn) }],
         discounted: `${v.agentId} could not boot ${v.commit.slice(0, 12)}, which booted on ${bootedOn}: not counted`,
       };
     }
