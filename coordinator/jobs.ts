@@ -9,6 +9,9 @@
  * not verdicts). A job's record writes coalesce (see persist): at most one is under way and one
  * waits, whatever the rate of changes. A failed write fails only the callers whose change it
  * carried (a verdict is then not acknowledged and comes back); later writes go on.
+ *
+ * Which job is offered which free slot is the scheduling pass's (scheduling-pass.ts); this file
+ * only hosts the jobs it offers slots to and carries out their answers.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -17,14 +20,14 @@ import { compileJobSpec } from '../shared/job-spec.js';
 import { FINAL_STATES, renderJobLog, short } from '../shared/job-log.js';
 import { Job, JobResult, JobState, type JobEvent, type JobSpec, type Verdict } from '../shared/proto.js';
 import type { Store } from '../shared/nats.js';
-import type { AgentEntry, AgentRegistry, FreeSlot } from './agent-registry.js';
+import type { AgentEntry, AgentRegistry } from './agent-registry.js';
 import { Dispatch } from './dispatch.js';
 import type { JobRecord } from './job-store.js';
-import { answer, JobRun, replay, startOf, type AgentView, type Command, type RunEvent, type RunPorts, type SlotView } from './job-run/index.js';
+import { answer, JobRun, replay, startOf, type AgentView, type Command, type RunEvent, type RunPorts } from './job-run/index.js';
 import type { NatsCredentials } from './nats-credentials.js';
 import type { Repo, RepoSource } from './repo.js';
 import { crashReportText } from './run-facts.js';
-import { pickJob, pickSlot } from './scheduler.js';
+import { SchedulingPass } from './scheduling-pass.js';
 import { readJobVerdicts } from './verdicts.js';
 
 export { DEFAULT_MAX_SKIPS } from './job-run/index.js';
@@ -87,14 +90,16 @@ export class JobManager {
   private readonly logger: Logger;
   /** Work started by commands (range loads, facts, final records): close() waits for it. */
   private readonly tasks = new Set<Promise<void>>();
-  /** The pass schedule() asked for, not yet run. */
-  private schedulePending: NodeJS.Immediate | undefined;
-  private pass = 0;
+  private readonly scheduling: SchedulingPass<Hosted>;
   private closed: Promise<void> | undefined;
 
   constructor(private readonly deps: JobManagerDeps) {
     this.logger = deps.logger.child({ component: 'jobs' });
     this.dispatch = new Dispatch(deps.registry, deps.leaseMs, deps.logger, deps.credentials);
+    this.scheduling = new SchedulingPass<Hosted>(
+      { freeSlots: (now) => this.dispatch.freeSlots(now), jobs: () => this.running.values(), execute: (h, commands) => this.execute(h, commands) },
+      { buildAffinity: deps.buildAffinity !== false },
+    );
   }
 
   // ---- lifecycle of a job ----
@@ -190,7 +195,7 @@ export class JobManager {
 
   /** Stop taking work and wait for what is under way (final records, range loads). Safe to call twice. */
   close(): Promise<void> {
-    if (this.schedulePending) clearImmediate(this.schedulePending);
+    this.scheduling.close();
     this.closed ??= (async () => {
       while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
       await Promise.allSettled([...this.running.values()].flatMap((h) => [h.writing, h.publishChain]));
@@ -412,73 +417,10 @@ export class JobManager {
 
   // ---- scheduling ----
 
-  /**
-   * Give free slots the next probes, soon: every call until the pass runs (the verdicts, freed
-   * slots and hand-backs that arrived in the same turn of the event loop) coalesces into one pass
-   * after the pending I/O callbacks (setImmediate). Under load, one pass then sees many free slots
-   * and each job plans its share of them jointly, instead of one engine proposal per event.
-   */
+  /** Ask for a scheduling pass soon; the calls of one turn of the event loop share one (scheduling-pass.ts). */
   schedule(): void {
-    if (this.closed || this.schedulePending) return;
-    this.schedulePending = setImmediate(() => {
-      this.schedulePending = undefined;
-      if (!this.closed) this.schedulePass();
-    });
-  }
-
-  /**
-   * One pass over the free slots: the job whose turn it is (fair share, scheduler.ts) takes the
-   * free slot that suits its builds best (pickSlot), and places its probes on the pass's slots by
-   * what they built (job-run/affinity.ts), until every slot is taken or no job wants one.
-   */
-  private schedulePass(): void {
-    const remaining = this.dispatch.freeSlots(Date.now());
-    // Agents a job declined in this pass (a commit barred there may go elsewhere), and jobs that
-    // want nothing more in this pass on any agent.
-    const exhausted = new Map<Hosted, Set<string>>();
-    const full = new Set<Hosted>();
-    const pass = ++this.pass;
-    const affinity = this.deps.buildAffinity !== false;
-    const usable = (h: Hosted, f: FreeSlot) => {
-      const kinds = f.agent.info.recipeKinds;
-      return !exhausted.get(h)?.has(f.agent.info.agentId) && (kinds.length === 0 || kinds.includes(h.run.config.recipeKind));
-    };
-    while (remaining.length > 0) {
-      const candidates = [...this.running.values()].filter((h) => !full.has(h) && h.run.wantsWork() && remaining.some((f) => usable(h, f)));
-      const id = pickJob(candidates.map((c) => ({ id: c.run.jobId, inFlight: c.run.inFlightCount, lastServedMs: c.run.lastServedMs, createdMs: c.run.createdMs })));
-      const h = id === undefined ? undefined : this.running.get(id);
-      if (!h) break;
-      const eligible = remaining.filter((f) => usable(h, f));
-      const at = affinity ? Math.max(0, pickSlot(eligible.map((f) => f.agent.builds.lastBuilt[f.slot] ?? NOTHING_BUILT), h.run.config.buildKey)) : 0;
-      const slot = eligible[at]!;
-      const agentId = slot.agent.info.agentId;
-      const pool = affinity ? [slot, ...eligible.filter((f) => f !== slot)].map(slotView) : undefined;
-      // The job plans its share of the pass's slots (fair share gives it about that many), not
-      // every free slot: proposeMany's cost grows with the count.
-      const slotsLeft = Math.ceil(remaining.length / candidates.length);
-      const commands = h.run.apply({ type: 'slot-offered', agentId, slot: slot.slot, slotsLeft, pass, nonce: randomBytes(8).toString('hex'), pool }, Date.now());
-      if (commands.length === 0) {
-        // A commit barred for this agent (host faults) may still go to another; without any
-        // barred commit the job wants nothing more in this pass, on any agent.
-        if (!h.run.declinesByAgent) full.add(h);
-        else {
-          const agents = exhausted.get(h) ?? new Set<string>();
-          agents.add(agentId);
-          exhausted.set(h, agents);
-        }
-        continue;
-      }
-      remaining.splice(remaining.indexOf(slot), 1);
-      void this.execute(h, commands).catch(() => undefined);
-    }
+    this.scheduling.schedule();
   }
 }
 
 type RunEventData = Extract<Command, { type: 'publish' }>['event'];
-
-const NOTHING_BUILT: ReadonlyMap<string, string> = new Map();
-
-function slotView(f: FreeSlot): SlotView {
-  const b = f.agent.builds;
-  return { agentId: f.agent.info.agentId, slot: f.slot, lastBuilt: b.lastBuilt[f.slot] ?? NOTHING_BUILT, cached: b.cached };
-}
