@@ -7,22 +7,25 @@
  *
  * A job goes through phases: `release-walk` (cause job without a good commit: find a clean
  * release), `bisecting` (the engine), `verifying` (the culprit and its parents tested again with
- * more runs), `done`. Host faults are sorted out before a verdict counts (host-faults.ts).
+ * more runs), `done`. Host faults are sorted out before a verdict counts (host-faults.ts). Which
+ * commit goes on an offered slot is slot-placement.ts's choice, what a verification round tests
+ * and found is verification.ts's: both read the state this class owns and change none of it.
  */
 import { headerLines, resultLines, short } from '../../shared/job-log.js';
 import { InvalidJobError } from '../../shared/errors.js';
 import { CommitInfo, Job, JobResult, JobState, Probe, type Verdict } from '../../shared/proto.js';
-import { Bisection, type Decision, type ProbePreference } from '../engine/index.js';
+import { Bisection, type Decision } from '../engine/index.js';
 import { HostFaults, type FaultJudgement } from '../host-faults.js';
 import type { CandidateRange } from '../repo.js';
 import { MAX_VERIFY_ROUNDS, runConfig, type RunConfig } from './config.js';
 import { bisectionFlags, hostFaultEnding, nextSkipRun, untestableRelease } from './endings.js';
 import { crashOf, isSkip, toEngineVerdict, verdictOutcome } from './evidence.js';
-import { isVerificationOfRound, probeId, purposeFields, purposeOf, type ProbePurpose } from './probe-id.js';
+import { probeId, purposeFields, purposeOf, type ProbePurpose } from './probe-id.js';
 import { ReleaseWalk, type ReleaseTag } from './release-walk.js';
-import type { AgentView, Command, EventData, InFlightProbe, Phase, PhaseName, RunEvent, SlotView, VerificationRow } from './types.js';
+import type { AgentView, Command, EventData, InFlightProbe, Phase, PhaseName, RunEvent, VerificationRow } from './types.js';
 import { verdictEventData } from './events.js';
-import { AFFINITY_TOLERANCE, commitForSlot, isBestSlotFor, placeCommits, placementCost, slotId, type AffinityContext } from './affinity.js';
+import { SlotPlacement, type PlacementView, type SlotOffer } from './slot-placement.js';
+import { parentsIn, verificationOf, verificationRows } from './verification.js';
 
 /**
  * How a job starts: a release walk (no good commit), a range already loaded, or a cross-tree fix
@@ -63,10 +66,8 @@ export class JobRun {
   /** Skips in a row since the last informative verdict, once the bad commit is confirmed. */
   private skipRun = { count: 0, last: '' };
   private lastServed = 0;
-  /** Bisection probes planned jointly for the slots of one scheduling pass. */
-  private planned: { pass: number; queue: string[]; placed: Map<string, string> } | undefined;
-  /** Positions of the range's commits in topological order (build affinity's distance), made when first needed. */
-  private positions: { range: CandidateRange; at: Map<string, number> } | undefined;
+  /** Which commit goes on an offered slot (it keeps the plan of the current scheduling pass). */
+  private readonly placement: SlotPlacement;
   /** A cross-tree job: its merge base and what it showed ('' until its verdict counts). */
   private crossTree: { mergeBase: string; outcome: string } | undefined;
 
@@ -74,6 +75,7 @@ export class JobRun {
     if (!job.spec) throw new InvalidJobError('spec', 'a job needs a spec');
     this.job = Job.fromPartial(job);
     this.config = runConfig(job.spec);
+    this.placement = new SlotPlacement(this.config);
     for (const id of issued) this.issued.add(id);
     if (start.kind === 'release-walk') {
       if (start.tags.length === 0) {
@@ -370,7 +372,7 @@ export class JobRun {
         }
         const decision = phase.engine.decide();
         if (decision.kind === 'culprit' && decision.commit === phase.culprit) {
-          this.conclude(decision, this.verificationRows(phase.round, phase.culprit, phase.parents), now, out);
+          this.conclude(decision, verificationRows(this.verdicts, this.discounted, phase.round, phase.culprit, phase.parents), now, out);
           return;
         }
         this.phase = this.bisecting(phase.range, phase.walked, phase.round);
@@ -483,25 +485,9 @@ export class JobRun {
     this.job.candidatesLeft = range.hashes.length;
   }
 
-  /** The verification verdict of a commit in `round`, if any. */
+  /** The verification verdict of a commit in `round` that counts, if any. */
   private verificationOf(round: number, commit: string): Verdict | undefined {
-    return this.verdicts.find((x) => x.commit === commit && isVerificationOfRound(x, round) && !this.discounted.has(x.probeId));
-  }
-
-  private verificationRows(round: number, culprit: string, parents: readonly string[]): VerificationRow[] {
-    return [culprit, ...parents].map((c) => {
-      const v = this.verificationOf(round, c);
-      const o = v ? toEngineVerdict(v) : undefined;
-      const counted = o && !('skipped' in o) ? o : undefined;
-      return {
-        commit: c,
-        role: c === culprit ? 'culprit' : 'parent',
-        runs: counted?.runs ?? 0,
-        crashes: counted?.crashes ?? 0,
-        skipped: counted === undefined,
-        crashTitle: v ? (crashOf([v], c)?.title ?? '') : '',
-      };
-    });
+    return verificationOf(this.verdicts, this.discounted, round, commit);
   }
 
   // ---- ending ----
@@ -602,10 +588,10 @@ export class JobRun {
 
   // ---- scheduling ----
 
-  private onSlotOffered(offer: Extract<RunEvent, { type: 'slot-offered' }>, now: number, out: Command[]): void {
+  private onSlotOffered(offer: SlotOffer, now: number, out: Command[]): void {
     if (!this.wantsWork()) return;
     const { agentId, slot, nonce } = offer;
-    const commit = this.nextCommit(offer);
+    const commit = this.placement.commitFor(offer, this.placementView());
     if (commit === undefined) return;
     const purpose = this.purposeNow();
     const spec = this.job.spec;
@@ -639,78 +625,16 @@ export class JobRun {
     return purpose.kind === 'verify' ? this.config.verifyRuns : this.config.runsPerProbe;
   }
 
-  /** What the job wants tested next on the offered slot, in its current phase. */
-  private nextCommit(offer: Extract<RunEvent, { type: 'slot-offered' }>): string | undefined {
-    const { agentId, slotsLeft, pass } = offer;
-    const pool = offer.pool ?? [];
-    const offered = pool[0] ?? { agentId, slot: offer.slot, lastBuilt: new Map(), cached: new Map() };
-    const phase = this.phase;
-    const inFlight = [...this.inFlight.values()].map((p) => p.commit);
-    // Commits this agent could not boot or had infrastructure failures on go to other agents.
-    const barred = this.faults.excludedFor(agentId);
-    const allowed = (c: string) => !barred.includes(c);
-    const free = (c: string) => allowed(c) && !inFlight.includes(c);
-    if (phase.kind !== 'verifying') {
-      // The bad commit first: it confirms the crash and tells how reliably it reproduces, and a
-      // bad commit that cannot be built or booted ends the job before it bisects.
-      const bad = this.job.badHash;
-      // On the slot that builds it best: another slot of the pass may have built it (or near it).
-      if (this.countedVerdicts(bad).length === 0 && free(bad) && isBestSlotFor(bad, offered, pool, this.affinity())) return bad;
-      // Then a commit that failed to boot on another agent: it counts (or its agent is at fault) only once tried here.
-      const recheck = this.faults.heldCommits().find(free);
-      if (recheck) return recheck;
-    }
-    switch (phase.kind) {
-      case 'done':
-        return undefined;
-      case 'release-walk':
-        return phase.walk.next([...inFlight, ...barred]);
-      case 'merge-base':
-        return phase.step === 'testing' && this.countedVerdicts(phase.mergeBase).length === 0 && free(phase.mergeBase) ? phase.mergeBase : undefined;
-      case 'verifying': {
-        // The agents that built these keep their kernels: the slots there rebuild nothing.
-        const wanted = [phase.culprit, ...phase.parents].filter((c) => free(c) && !this.verificationOf(phase.round, c));
-        return commitForSlot(wanted, offered, pool, this.affinity());
-      }
-      case 'bisecting': {
-        if (this.planned?.pass !== pass) {
-          const cap = this.config.parallelismCap || Infinity;
-          const count = Math.max(1, Math.min(slotsLeft, cap - this.inFlight.size));
-          const queue = count > 1 ? phase.engine.proposeMany(inFlight, count) : [phase.engine.propose(inFlight, this.preferenceFor(offered))].filter((c): c is string => c !== undefined);
-          // Placed once per pass, on the slots free at its start (the engine's choice stays as it is).
-          this.planned = { pass, queue, placed: placeCommits(queue, pool, this.affinity()) };
-        }
-        const { queue, placed } = this.planned;
-        const mine = placed.get(slotId(offered));
-        placed.delete(slotId(offered));
-        const elsewhere = new Set(placed.values());
-        let at = mine !== undefined && allowed(mine) ? queue.indexOf(mine) : -1;
-        if (at < 0) at = queue.findIndex((c) => allowed(c) && !elsewhere.has(c));
-        if (at < 0) at = queue.findIndex(allowed);
-        if (at >= 0) return queue.splice(at, 1)[0];
-        if (barred.length === 0) return undefined;
-        // Everything planned is barred for this agent: its own best probe, the barred ones aside.
-        const own = phase.engine.propose([...inFlight, ...queue, ...barred]);
-        return own !== undefined && allowed(own) ? own : undefined;
-      }
-    }
-  }
-
-  /**
-   * One slot free: among the probes nearly as good as the best, the one this slot builds
-   * cheapest (several free at once: the engine's joint choice, placed by placeCommits).
-   */
-  private preferenceFor(offered: SlotView): ProbePreference | undefined {
-    if (!offered.lastBuilt.has(this.config.buildKey) && !offered.cached.get(this.config.buildKey)?.size) return undefined;
-    const ctx = this.affinity();
-    return { cost: (c) => placementCost(c, offered, ctx), tolerance: AFFINITY_TOLERANCE };
-  }
-
-  private affinity(): AffinityContext {
-    const range = this.rangeOf();
-    if (range && this.positions?.range !== range) this.positions = { range, at: new Map(range.hashes.map((h, i) => [h, i])) };
-    const at = range ? this.positions?.at : undefined;
-    return { buildKey: this.config.buildKey, position: (c) => at?.get(c) };
+  /** The state placement reads, for one offer (the verdict tests stay here: they read what counts). */
+  private placementView(): PlacementView {
+    return {
+      phase: this.phase,
+      badHash: this.job.badHash,
+      inFlight: [...this.inFlight.values()].map((p) => p.commit),
+      faults: this.faults,
+      hasCountedVerdict: (c) => this.countedVerdicts(c).length > 0,
+      isVerified: (round, c) => this.verificationOf(round, c) !== undefined,
+    };
   }
 
   private cancel(p: InFlightProbe, reason: string, out: Command[]): void {
@@ -796,12 +720,6 @@ export class JobRun {
   private publishOf(event: EventData): Command {
     return { type: 'publish', event };
   }
-}
-
-/** The culprit's parents as full hashes, from the range (they may lie outside it: good commits). */
-function parentsIn(range: CandidateRange, commit: string): string[] {
-  const at = range.hashes.indexOf(commit);
-  return at >= 0 ? [...(range.parentHashes[at] ?? [])] : [];
 }
 
 /** Why a skipped verdict is a skip (its first line). */
