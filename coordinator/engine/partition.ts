@@ -1,93 +1,150 @@
 /**
  * The in-flight partition, kept up to date instead of rebuilt. partitionBy (planner.ts) makes it
  * from scratch, one pass over the DAG per probe in flight; on a busy farm the set changes by one
- * probe at a time (a verdict takes one out, a new assignment puts one in), so this keeps each
- * hypothesis's signature (a bit per in-flight probe: is it an ancestor-or-self of that probe)
- * and changes one bit a probe. Classes are the distinct signatures, numbered canonically (by
- * first member) exactly as partitionBy numbers them, so both give the same partition.
+ * probe at a time (a verdict takes one out, a new assignment puts one in), so this changes the
+ * partition it has by the probes that came and went, one pass over the DAG for each:
+ * - a probe in splits every class by "is it an ancestor-or-self of the probe";
+ * - a probe out merges the classes that differ by that probe alone (each class keeps its
+ *   signature, a bit per in-flight probe, so merging needs no pass over the members first).
+ * Any number of probes: a job given 50 slots of a 500-slot farm has 50 in flight, and rebuilding
+ * for each of its joint placements' re-scorings was a quarter of the coordinator's time.
+ *
+ * Each pass numbers the classes canonically (by first member, in id order), as partitionBy
+ * does, so both give the same partition, class numbers included: the sweep's sums run in class
+ * order.
  */
 import type { DagIndex } from './dag.js';
-import { partitionBy, type Partition } from './planner.js';
+import type { Partition } from './planner.js';
 
-/** Signatures are 31-bit integers; more probes in flight than that go to partitionBy. */
-const MAX_BITS = 31;
-/** Canonical numbering looks signatures up in an array while they fit in this many bits. */
-const TABLE_BITS = 16;
+/** Probe bits per signature word (a signature is several words when more probes are in flight). */
+const WORD_BITS = 32;
 
 export class ProbePartitioner {
-  /** Per hypothesis (candidates, then NIR-old at n, NIR-absent at n+1): the bits of the probes it is inside. */
-  private readonly sig: Int32Array;
+  /** Per hypothesis (candidates, then NIR-old at n, NIR-absent at n+1): its class, canonical. */
+  private part: Int32Array;
+  private classes = 1;
+  /** Per class, `words` words: the bits of the probes its members are inside. */
+  private sigs = new Uint32Array(1);
+  private words = 1;
   private readonly bitOf = new Map<number, number>();
-  private used = 0;
-  private lookup = new Int32Array(0);
+  /** Bits free for reuse, and the next never-used bit. */
+  private readonly freeBits: number[] = [];
+  private nextBit = 0;
 
   constructor(
     private readonly index: DagIndex,
     private readonly maskOf: (key: number) => Uint8Array,
   ) {
-    this.sig = new Int32Array(index.n + 2);
+    this.part = new Int32Array(index.n + 2);
   }
 
   /** The partition by these probe keys (distinct; candidate ids, or >= n for good commits). */
   partition(probes: readonly number[]): Partition {
-    if (probes.length > MAX_BITS) return partitionBy(this.index, probes, this.maskOf);
-    const n = this.index.n;
-    const sig = this.sig;
     const wanted = new Set(probes);
-    let gone = 0;
-    for (const [key, bit] of this.bitOf) {
+    for (const [key, bit] of [...this.bitOf]) {
       if (wanted.has(key)) continue;
-      gone |= 1 << bit;
       this.bitOf.delete(key);
-    }
-    if (gone !== 0) {
-      const keep = ~gone;
-      for (let v = 0; v < n + 2; v++) sig[v]! &= keep;
-      this.used &= keep;
+      this.freeBits.push(bit);
+      this.remove(bit);
     }
     for (const key of probes) {
       if (this.bitOf.has(key)) continue;
-      let bit = 0;
-      while (this.used & (1 << bit)) bit++;
-      this.used |= 1 << bit;
+      const bit = this.takeBit();
       this.bitOf.set(key, bit);
-      const b = 1 << bit;
-      // A good commit has no candidate ancestors: only NIR-old ("everything contains it") is inside.
-      if (key < n) {
-        const mask = this.maskOf(key);
-        for (let v = 0; v < n; v++) if (mask[v]) sig[v]! |= b;
-      }
-      sig[n]! |= b;
+      this.add(key, bit);
     }
-    return this.number();
+    return { part: this.part.slice(), classes: this.classes };
   }
 
-  /** Canonical class numbers: by first member, in id order (as partitionBy). */
-  private number(): Partition {
-    const n = this.index.n;
-    const sig = this.sig;
-    const part = new Int32Array(n + 2);
-    let next = 0;
-    if (this.used < 1 << TABLE_BITS) {
-      const size = 1 << (32 - Math.clz32(this.used | 1));
-      if (this.lookup.length < size) this.lookup = new Int32Array(size);
-      const lookup = this.lookup;
-      lookup.fill(-1, 0, size);
-      for (let v = 0; v < n + 2; v++) {
-        const s = sig[v]!;
-        let c = lookup[s]!;
-        if (c < 0) c = lookup[s] = next++;
-        part[v] = c;
-      }
-      return { part, classes: next };
+  private takeBit(): number {
+    // The lowest free bit, so signatures stay as few words as the probes need.
+    if (this.freeBits.length > 0) {
+      this.freeBits.sort((a, b) => b - a);
+      return this.freeBits.pop()!;
     }
-    const classOf = new Map<number, number>();
-    for (let v = 0; v < n + 2; v++) {
-      const s = sig[v]!;
-      let c = classOf.get(s);
-      if (c === undefined) classOf.set(s, (c = next++));
+    const bit = this.nextBit++;
+    if (bit >= this.words * WORD_BITS) this.widen();
+    return bit;
+  }
+
+  private widen(): void {
+    const w = this.words;
+    const wider = new Uint32Array(this.classes * (w + 1));
+    for (let c = 0; c < this.classes; c++) wider.set(this.sigs.subarray(c * w, c * w + w), c * (w + 1));
+    this.sigs = wider;
+    this.words = w + 1;
+  }
+
+  /** A probe in: each class splits into its members inside anc(probe) and the rest. */
+  private add(key: number, bit: number): void {
+    const n = this.index.n;
+    const part = this.part;
+    const w = this.words;
+    const word = bit >>> 5;
+    const flag = (1 << (bit & 31)) >>> 0;
+    const remap = new Int32Array(this.classes * 2).fill(-1);
+    const sigs = new Uint32Array(Math.min(this.classes * 2, n + 2) * w);
+    let next = 0;
+    const place = (v: number, inside: number): void => {
+      const k = part[v]! * 2 + inside;
+      let c = remap[k]!;
+      if (c < 0) {
+        c = remap[k] = next++;
+        const from = part[v]! * w;
+        sigs.set(this.sigs.subarray(from, from + w), c * w);
+        if (inside) sigs[c * w + word]! |= flag;
+      }
+      part[v] = c;
+    };
+    // A good commit has no candidate ancestors: only NIR-old ("everything contains it") is inside.
+    if (key < n) {
+      const mask = this.maskOf(key);
+      for (let v = 0; v < n; v++) place(v, mask[v]!);
+    } else {
+      for (let v = 0; v < n; v++) place(v, 0);
+    }
+    place(n, 1);
+    place(n + 1, 0);
+    this.classes = next;
+    this.sigs = sigs.subarray(0, next * w);
+  }
+
+  /** A probe out: classes whose signatures differ by its bit alone become one. */
+  private remove(bit: number): void {
+    const w = this.words;
+    const word = bit >>> 5;
+    const keep = ~(1 << (bit & 31)) >>> 0;
+    const old = this.sigs;
+    for (let c = 0; c < this.classes; c++) old[c * w + word]! &= keep;
+    // Classes with equal signatures now are one; renumbered by first member in the pass below.
+    const groupOf = new Int32Array(this.classes);
+    const groups = new Map<string, number>();
+    const firstOf: number[] = [];
+    for (let c = 0; c < this.classes; c++) {
+      const s = w === 1 ? String(old[c]) : old.subarray(c * w, c * w + w).join(',');
+      let g = groups.get(s);
+      if (g === undefined) {
+        groups.set(s, (g = firstOf.length));
+        firstOf.push(c);
+      }
+      groupOf[c] = g;
+    }
+    if (firstOf.length === this.classes) return;
+    const order = new Int32Array(firstOf.length).fill(-1);
+    const sigs = new Uint32Array(firstOf.length * w);
+    const part = this.part;
+    let next = 0;
+    for (let v = 0; v < part.length; v++) {
+      const g = groupOf[part[v]!]!;
+      let c = order[g]!;
+      if (c < 0) {
+        c = order[g] = next++;
+        const from = firstOf[g]! * w;
+        sigs.set(old.subarray(from, from + w), c * w);
+      }
       part[v] = c;
     }
-    return { part, classes: next };
+    this.classes = next;
+    this.sigs = sigs;
   }
 }

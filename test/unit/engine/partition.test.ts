@@ -15,6 +15,9 @@ describe('ProbePartitioner', () => {
     { name: 'merge-heavy', n: 120, seed: 2, mergeRate: 0.4 },
     { name: 'several roots', n: 80, seed: 3, mergeRate: 0.3, roots: 4 },
     { name: 'tiny', n: 3, seed: 4, mergeRate: 0 },
+    // More probes than one signature word holds (a job given 50 slots of a big farm).
+    { name: 'many in flight, chain-like', n: 300, seed: 6, mergeRate: 0.05, grow: 0.7 },
+    { name: 'many in flight, merge-heavy', n: 400, seed: 7, mergeRate: 0.4, grow: 0.75 },
   ];
   for (const row of rows) {
     it(`matches partitionBy step by step: ${row.name}`, () => {
@@ -25,28 +28,34 @@ describe('ProbePartitioner', () => {
       const rand = prng(row.seed * 7 + 1);
       const goodKey = index.n; // the first good commit
       let probes = new Set<number>();
+      let most = 0;
       for (let step = 0; step < 200; step++) {
         const r = rand();
-        if (r < 0.45 || probes.size === 0) probes.add(rand() < 0.05 ? goodKey : Math.floor(rand() * index.n));
-        else if (r < 0.9) probes.delete([...probes][Math.floor(rand() * probes.size)]!);
-        else probes = new Set(Array.from({ length: 1 + Math.floor(rand() * 12) }, () => Math.floor(rand() * index.n)));
+        if (r < (row.grow ?? 0.45) || probes.size === 0) probes.add(rand() < 0.05 ? goodKey : Math.floor(rand() * index.n));
+        else if (r < 0.9 + (row.grow ?? 0.45) / 20) probes.delete([...probes][Math.floor(rand() * probes.size)]!);
+        else probes = new Set(Array.from({ length: 1 + Math.floor(rand() * (row.grow ? 70 : 12)) }, () => Math.floor(rand() * index.n)));
         const keys = [...probes].sort((a, b) => a - b);
+        most = Math.max(most, keys.length);
         const got = partitioner.partition(keys);
         const want = partitionBy(index, keys, maskOf);
         assert.equal(got.classes, want.classes, `step ${step}: ${keys.join(',')}`);
         assert.deepEqual(Array.from(got.part), Array.from(want.part), `step ${step}: ${keys.join(',')}`);
       }
+      if (row.grow) assert.ok(most > 40, `the row reached ${most} probes in flight, meant to pass 32`);
     });
   }
 
-  it('hands more probes than a signature holds to partitionBy', () => {
+  it('widens signatures past 32 probes and reuses freed bits', () => {
     const dag = randomDag(200, 5);
     const index = DagIndex.build(dag);
     const maskOf = (k: number) => index.ancestorMask(k);
     const partitioner = new ProbePartitioner(index, maskOf);
-    const many = Array.from({ length: 40 }, (_, i) => i * 5);
-    assert.deepEqual(Array.from(partitioner.partition(many).part), Array.from(partitionBy(index, many, maskOf).part));
-    const few = many.slice(0, 20);
-    assert.deepEqual(Array.from(partitioner.partition(few).part), Array.from(partitionBy(index, few, maskOf).part));
+    const same = (keys: number[]) => assert.deepEqual(Array.from(partitioner.partition(keys).part), Array.from(partitionBy(index, keys, maskOf).part), keys.join(','));
+    const many = Array.from({ length: 70 }, (_, i) => i * 2 + 1);
+    same(many);
+    same(many.slice(0, 20));
+    same([...many.slice(0, 10), ...Array.from({ length: 60 }, (_, i) => i * 3)].sort((a, b) => a - b).filter((k, i, a) => a.indexOf(k) === i));
+    same([]);
+    same([199, index.n]);
   });
 });
