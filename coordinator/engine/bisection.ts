@@ -7,29 +7,15 @@ import { InvalidJobError } from '../../shared/errors.js';
 import { Belief } from './belief.js';
 import { bugPresence, type BugPresence } from './bug-presence.js';
 import { DagIndex } from './dag.js';
-import { forkProbeInformation } from './fork-probes.js';
 import { ProbeValue } from './information.js';
 import { compileEngineOptions, type EngineOptions } from './options.js';
 import { ProbePartitioner } from './partition.js';
-import { buildability, partitionBy, SweepWorkspace, type Partition, type SweepResult } from './planner.js';
-import { hash32 } from './prng.js';
+import { buildability, SweepWorkspace, type Partition, type SweepResult } from './planner.js';
+import { probeScorer, type ProbePreference, type ProbeScorer, type ScoringContext } from './probe-scoring.js';
 import { setOnlySkipsSplit, topMassSet } from './suspect-sets.js';
 import type { CandidateDag, Decision, EngineStatus, EngineVerdict } from './types.js';
 
-/** Two-step lookahead (single probe): up to this many near-best commits, within this share of the best gain, on DAGs up to this size. */
-const LOOKAHEAD_CANDIDATES = 8;
-const LOOKAHEAD_WINDOW = 0.02;
-const LOOKAHEAD_MAX_N = 50_000;
-
-/**
- * A caller's preference among near-equal probes (build affinity: the commit whose build is
- * cheapest on the slot at hand). The engine gives up at most `tolerance` (a fraction) of the best
- * probe's information for it.
- */
-export interface ProbePreference {
-  cost(commit: string): number;
-  tolerance: number;
-}
+export type { ProbePreference } from './probe-scoring.js';
 
 export class Bisection {
   readonly options: EngineOptions;
@@ -54,6 +40,8 @@ export class Bisection {
   private workspace: SweepWorkspace | undefined;
   private readonly partitioner: ProbePartitioner;
   private lookWorkspace: SweepWorkspace | undefined;
+  /** What probe scoring (probe-scoring.ts) reads from this bisection. */
+  private readonly scoring: ScoringContext;
 
   private constructor(
     readonly dag: CandidateDag,
@@ -84,6 +72,21 @@ export class Bisection {
     this.belief = new Belief(this.index, dag.goods.length, prior, options.notInRange, options, this.presence);
     this.skipped = new Uint8Array(n + dag.goods.length + this.presence.forks.length);
     this.partitioner = new ProbePartitioner(this.index, (key) => this.ancestorMask(key));
+    this.scoring = {
+      index: this.index,
+      options,
+      hashes: dag.hashes,
+      goods: dag.goods.length,
+      presence: this.presence,
+      skipped: this.skipped,
+      plan: (probes) => this.plan(probes),
+      value: () => this.value(),
+      buildable: () => this.buildable(),
+      posterior: () => this.belief.posterior(),
+      mass: () => this.belief.mass(),
+      ancestorMask: (x) => this.ancestorMask(x),
+      lookaheadWorkspace: () => (this.lookWorkspace ??= new SweepWorkspace(this.index)),
+    };
   }
 
   /**
@@ -126,12 +129,6 @@ export class Bisection {
     const n = this.index.n;
     const g = this.dag.goods.length;
     return key < n ? this.dag.hashes[key]! : key < n + g ? this.dag.goods[key - n]! : this.presence.forks[key - n - g]!;
-  }
-
-  /** Fix mode: the chance that probing candidate x can show the bug at all (1 when it contains a start commit). */
-  private canShowBug(x: number, forkBug: Float64Array): number {
-    const f = this.presence.forkOf[x]!;
-    return f < 0 ? 1 : forkBug[f]!;
   }
 
   private value(): ProbeValue {
@@ -245,6 +242,11 @@ export class Bisection {
     return [...fixed, ...picks].map((k) => this.hashOf(k));
   }
 
+  /** Scores of probing each commit next, given the in-flight multiset `counts` (see probe-scoring.ts). */
+  private scorer(counts: Map<number, number>, prefer?: ProbePreference): ProbeScorer {
+    return probeScorer(this.scoring, counts, prefer);
+  }
+
   /** Commits proposed by rule before any scoring: the unconfirmed bad tip, the culprit's parents. */
   private ruleBased(counts: Map<number, number>): number | undefined {
     const bad = this.index.bad;
@@ -254,154 +256,6 @@ export class Bisection {
       for (const p of this.untestedParents(top.id)) if (!counts.has(p)) return p;
     }
     return undefined;
-  }
-
-  /**
-   * Scores of probing each commit next, given the in-flight multiset `counts`: the sweep's gain
-   * for a new commit, the extra information of one more probe for an in-flight one (zero with
-   * clean verdicts), times the chance it builds.
-   */
-  private scorer(counts: Map<number, number>, prefer?: ProbePreference): { score(key: number): number; best(): number | undefined } {
-    const n = this.index.n;
-    const sweep = this.plan([...counts.keys()].sort((a, b) => a - b));
-    const value = this.value();
-    const b = this.buildable();
-    const { gains, anc, total } = sweep.sweep;
-    const post = this.belief.posterior();
-    const skipped = this.skipped;
-    const goods = this.dag.goods.length;
-    const lacking = this.presence.anyLacking;
-    // A commit that may never have had the bug tells about the fix only as far as it has it (an
-    // approximation of its information: the sweep's, times that chance).
-    const show = (x: number): number => (lacking ? this.canShowBug(x, post.forkBug) : 1);
-    const forkScore = (key: number): number => {
-      const gi = post.groups.findIndex((g) => g.fork === key - n - goods);
-      return gi < 0 || counts.has(key) ? 0 : forkProbeInformation(post, gi, this.options.runsPerProbe);
-    };
-    const score = (key: number): number => {
-      if (skipped[key]) return 0;
-      const d = counts.get(key);
-      if (key < n) {
-        if (d === undefined) return gains[key]! * b[key]! * show(key);
-        return (value.repeated(anc[key]!, d + 1) - value.repeated(anc[key]!, d)) * b[key]! * show(key);
-      }
-      if (key >= n + goods) return forkScore(key);
-      // A good commit splits only NIR-old from the rest of its class.
-      if (d !== undefined) return value.repeated(post.nirOld, d + 1) - value.repeated(post.nirOld, d);
-      const M = total[sweep.partition.part[n]!]!;
-      return M > 0 ? M * value.value(post.nirOld / M) : 0;
-    };
-    const best = (): number | undefined => {
-      let bestKey = -1;
-      let bestScore = 0;
-      let bestTie = 0;
-      // Exact ties (symmetric DAGs) go to a seeded hash of the commit, so seeds vary the choice.
-      const consider = (key: number, sc: number): void => {
-        if (!(sc > 0)) return;
-        const slack = 1e-12 * Math.max(1, bestScore);
-        if (bestKey >= 0 && sc < bestScore - slack) return;
-        const tie = hash32(this.options.seed, key);
-        if (bestKey < 0 || sc > bestScore + slack || tie > bestTie) {
-          bestKey = key;
-          bestScore = sc;
-          bestTie = tie;
-        }
-      };
-      for (let x = 0; x < n; x++) {
-        if (skipped[x]) continue;
-        const sc = gains[x]! * b[x]! * show(x);
-        if (sc >= bestScore * (1 - 1e-12)) consider(x, counts.has(x) ? score(x) : sc);
-      }
-      for (const g of post.groups) {
-        const key = n + goods + g.fork;
-        if (this.presence.forks[g.fork] !== '' && !skipped[key]) consider(key, forkScore(key));
-      }
-      // In-flight commits score by the extra information of one more probe, which may beat
-      // their (near zero) sweep gain.
-      for (const key of counts.keys()) if (key < n) consider(key, score(key));
-      const g = this.dag.goods.findIndex((_, i) => !skipped[n + i]);
-      if (g >= 0) consider(n + g, score(n + g));
-      if (bestKey < 0 || bestScore < this.options.minGain) return undefined;
-      if (prefer && bestKey < n) return preferred(bestKey, bestScore, prefer);
-      if (counts.size === 0 && bestKey < n && !lacking && n <= LOOKAHEAD_MAX_N && this.index.numChains > 1) return this.lookahead(gains, b, bestKey, bestScore);
-      return bestKey;
-    };
-    /**
-     * Among the candidates nearly as informative as the best (within the tolerance), the one
-     * the preference finds cheapest; ties go to the more informative.
-     */
-    const preferred = (bestKey: number, bestScore: number, p: ProbePreference): number => {
-      const floor = bestScore * (1 - p.tolerance);
-      let chosen = bestKey;
-      let chosenCost = p.cost(this.dag.hashes[bestKey]!);
-      let chosenScore = bestScore;
-      if (chosenCost <= 0) return chosen;
-      for (let x = 0; x < n; x++) {
-        if (skipped[x] || x === bestKey) continue;
-        // The numbers first: a Map lookup for each of n commits costs more than the sweep's share.
-        if (gains[x]! * b[x]! * show(x) < floor && !counts.has(x)) continue;
-        const sc = score(x);
-        if (sc < floor) continue;
-        const c = p.cost(this.dag.hashes[x]!);
-        if (c < chosenCost || (c === chosenCost && sc > chosenScore)) {
-          chosen = x;
-          chosenCost = c;
-          chosenScore = sc;
-        }
-      }
-      return chosen;
-    };
-    return { score, best };
-  }
-
-  /**
-   * On a DAG many commits split the mass (nearly) equally well, and which one is taken decides
-   * how well the next step can split what is left: git bisect takes the first it finds. With
-   * nothing in flight, the near-best few are compared by their gain plus the expected best gain
-   * of the step after (each outcome read as clean), which on merge-heavy histories saves probes.
-   * (A single chain needs none: halving is optimal there.)
-   */
-  private lookahead(gains: Float64Array, b: Float64Array, first: number, firstScore: number): number {
-    const n = this.index.n;
-    const cands: number[] = [];
-    for (let x = 0; x < n; x++) {
-      if (!this.skipped[x] && gains[x]! * b[x]! >= firstScore * (1 - LOOKAHEAD_WINDOW)) cands.push(x);
-    }
-    if (cands.length < 2) return first;
-    const score = (x: number) => gains[x]! * b[x]!;
-    cands.sort((x, y) => score(y) - score(x) || x - y);
-    cands.length = Math.min(cands.length, LOOKAHEAD_CANDIDATES);
-    const w = this.belief.mass();
-    const post = this.belief.posterior();
-    const value = this.value();
-    const trivial = partitionBy(this.index, [], () => new Uint8Array(0));
-    this.lookWorkspace ??= new SweepWorkspace(this.index);
-    const side = new Float64Array(n);
-    const nextBest = (nirOld: number, nirAbsent: number): number => {
-      const r = this.lookWorkspace!.sweep(side, nirOld, nirAbsent, trivial, value);
-      let m = 0;
-      for (let x = 0; x < n; x++) if (!this.skipped[x] && r.gains[x]! * b[x]! > m) m = r.gains[x]! * b[x]!;
-      return m;
-    };
-    let best = first;
-    let bestTotal = -Infinity;
-    for (const x of cands) {
-      const mask = this.ancestorMask(x);
-      let a = post.nirOld;
-      for (let v = 0; v < n; v++) {
-        side[v] = mask[v] ? w[v]! : 0;
-        a += side[v]!;
-      }
-      const gIn = nextBest(post.nirOld, 0);
-      for (let v = 0; v < n; v++) side[v] = mask[v] ? 0 : w[v]!;
-      const gOut = nextBest(0, post.nirAbsent);
-      const total = score(x) + a * gIn + (1 - a) * gOut;
-      if (total > bestTotal * (1 + 1e-12) + 1e-15) {
-        best = x;
-        bestTotal = total;
-      }
-    }
-    return best;
   }
 
   /** Partition by the in-flight probes and sweep; the last result is reused when nothing changed. */
