@@ -268,9 +268,19 @@ export class DagIndex {
 
   /** Mark anc(x) (value 1) in `out`, which is cleared first. */
   ancestorMask(x: number, out: Uint8Array = new Uint8Array(this.n)): Uint8Array {
-    const { stamp, gen } = this.stampAncestors(x);
-    for (let v = 0; v <= x; v++) out[v] = stamp[v] === gen ? 1 : 0;
-    out.fill(0, x + 1);
+    out.fill(0);
+    // anc(x) is the disjoint union of new(p) over x's chain up to x, then over its base's chain
+    // up to the base, and so on: each ancestor is visited once, in memory order (a walk over the
+    // parents visits each edge, scattered).
+    const { nodePos, posChain, chainStart, chainBase, markStart, markNode } = this;
+    let node = x;
+    while (node >= 0) {
+      const p = nodePos[node]!;
+      const c = posChain[p]!;
+      const end = markStart[p + 1]!;
+      for (let k = markStart[chainStart[c]!]!; k < end; k++) out[markNode[k]!] = 1;
+      node = chainBase[c]!;
+    }
     return out;
   }
 

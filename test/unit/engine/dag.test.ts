@@ -13,6 +13,7 @@ function checkSums(dag: CandidateDag, seed: number): void {
   const rand = prng(seed);
   const w = Array.from({ length: dag.hashes.length }, () => Math.floor(rand() * 100));
   const sums = index.ancestorSums(w);
+  const reused = new Uint8Array(dag.hashes.length).fill(1);
   for (let x = 0; x < dag.hashes.length; x++) {
     let expect = 0;
     for (const a of sets[x]!) expect += w[a]!;
@@ -20,6 +21,9 @@ function checkSums(dag: CandidateDag, seed: number): void {
     const seen = new Set<number>();
     index.forEachAncestor(x, (v) => seen.add(v));
     assert.deepEqual([...seen].sort((a, b) => a - b), [...sets[x]!].sort((a, b) => a - b));
+    // The mask, into a reused buffer that held another commit's: exactly anc(x).
+    const mask = index.ancestorMask(x, reused);
+    for (let v = 0; v < dag.hashes.length; v++) assert.equal(mask[v], sets[x]!.has(v) ? 1 : 0, `mask of ${x} at ${v}`);
   }
 }
 
