@@ -37,6 +37,8 @@ interface Klass {
   /** Sorted keys of the tested commits this class's candidates are ancestors-or-self of. */
   sig: number[];
   prior: number;
+  /** Its candidates with a prior above zero (status() counts the candidates left by class). */
+  live: number;
 }
 
 export interface Posterior {
@@ -89,8 +91,12 @@ export class Belief {
     this.crashes = new Float64Array(keys);
     this.classOf = new Int32Array(index.n);
     let total = 0;
-    for (let i = 0; i < index.n; i++) total += prior[i]!;
-    this.classes = [{ sig: [], prior: total }];
+    let live = 0;
+    for (let i = 0; i < index.n; i++) {
+      total += prior[i]!;
+      if (prior[i]! > 0) live++;
+    }
+    this.classes = [{ sig: [], prior: total, live }];
   }
 
   /** Fork group of a key whose bug status is latent (fix mode), else -1. Fork points are keys after the goods. */
@@ -131,7 +137,7 @@ export class Belief {
         const sig = classes[old]!.sig.slice();
         insertSorted(sig, x);
         nw = classes.length;
-        classes.push({ sig, prior: 0 });
+        classes.push({ sig, prior: 0, live: 0 });
         remap[old] = nw;
       }
       classOf[v] = nw;
@@ -145,10 +151,12 @@ export class Belief {
       if (k < 0) {
         k = next.length;
         order[c] = k;
-        next.push({ sig: classes[c]!.sig, prior: 0 });
+        next.push({ sig: classes[c]!.sig, prior: 0, live: 0 });
       }
       classOf[v] = k;
-      next[k]!.prior += this.prior[v]!;
+      const klass = next[k]!;
+      klass.prior += this.prior[v]!;
+      if (this.prior[v]! > 0) klass.live++;
     }
     this.classes = next;
   }

@@ -418,11 +418,12 @@ export class Bisection {
     const post = this.belief.posterior();
     const w = this.belief.mass();
     const cutoff = Math.log(0.01);
+    // Candidates left: those of the classes still within 100x of the best (a class shares one
+    // likelihood), counted by class rather than by candidate.
     let left = 0;
     const classes = this.belief.classes;
-    for (let i = 0; i < n; i++) {
-      const c = this.belief.classOf[i]!;
-      if (this.belief.prior[i]! > 0 && classes[c]!.prior > 0 && post.classRelLog[c]! >= cutoff) left++;
+    for (let c = 0; c < classes.length; c++) {
+      if (classes[c]!.prior > 0 && post.classRelLog[c]! >= cutoff) left += classes[c]!.live;
     }
     const topIds: number[] = [];
     for (let i = 0; i < n; i++) {

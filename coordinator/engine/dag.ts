@@ -241,46 +241,41 @@ export class DagIndex {
 
   /**
    * Stamp anc(x): afterwards `stamp[v] === gen` iff v is an ancestor-or-self of x. The array is
-   * shared and valid until the next walk; no allocation, no callback (this is on hot paths).
+   * shared and valid until the next walk; no allocation (this is on hot paths).
    */
   stampAncestors(x: number): { stamp: Int32Array; gen: number } {
     const gen = this.nextStamp();
     const stamp = this.stampArr;
-    const stack = this.stack;
-    const ps = this.parentStart;
-    const pl = this.parentList;
-    let sp = 0;
-    stack[sp++] = x;
-    stamp[x] = gen;
-    while (sp > 0) {
-      const u = stack[--sp]!;
-      const end = ps[u + 1]!;
-      for (let k = ps[u]!; k < end; k++) {
-        const v = pl[k]!;
-        if (stamp[v] !== gen) {
-          stamp[v] = gen;
-          stack[sp++] = v;
-        }
-      }
-    }
+    this.forEachAncestorMark(x, (from, to) => {
+      const markNode = this.markNode;
+      for (let k = from; k < to; k++) stamp[markNode[k]!] = gen;
+    });
     return { stamp, gen };
+  }
+
+  /**
+   * anc(x) as ranges of markNode: the disjoint union of new(p) over x's chain up to x, then over
+   * its base's chain up to the base, and so on. Each ancestor once, in memory order (a walk over
+   * the parents visits every edge, scattered).
+   */
+  private forEachAncestorMark(x: number, range: (from: number, to: number) => void): void {
+    const { nodePos, posChain, chainStart, chainBase, markStart } = this;
+    let node = x;
+    while (node >= 0) {
+      const p = nodePos[node]!;
+      const c = posChain[p]!;
+      range(markStart[chainStart[c]!]!, markStart[p + 1]!);
+      node = chainBase[c]!;
+    }
   }
 
   /** Mark anc(x) (value 1) in `out`, which is cleared first. */
   ancestorMask(x: number, out: Uint8Array = new Uint8Array(this.n)): Uint8Array {
     out.fill(0);
-    // anc(x) is the disjoint union of new(p) over x's chain up to x, then over its base's chain
-    // up to the base, and so on: each ancestor is visited once, in memory order (a walk over the
-    // parents visits each edge, scattered).
-    const { nodePos, posChain, chainStart, chainBase, markStart, markNode } = this;
-    let node = x;
-    while (node >= 0) {
-      const p = nodePos[node]!;
-      const c = posChain[p]!;
-      const end = markStart[p + 1]!;
-      for (let k = markStart[chainStart[c]!]!; k < end; k++) out[markNode[k]!] = 1;
-      node = chainBase[c]!;
-    }
+    this.forEachAncestorMark(x, (from, to) => {
+      const markNode = this.markNode;
+      for (let k = from; k < to; k++) out[markNode[k]!] = 1;
+    });
     return out;
   }
 

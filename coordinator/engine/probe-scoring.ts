@@ -126,7 +126,8 @@ export function probeScorer(ctx: ScoringContext, counts: Map<number, number>, pr
     };
     for (let x = 0; x < n; x++) {
       if (skipped[x]) continue;
-      const sc = gains[x]! * buildable[x]! * show(x);
+      // show(x) is 1 unless some candidates lack the bug: no call per commit then (x * 1 is x).
+      const sc = lacking ? gains[x]! * buildable[x]! * show(x) : gains[x]! * buildable[x]!;
       if (sc >= bestScore * (1 - 1e-12)) consider(x, counts.has(x) ? score(x) : sc);
     }
     for (const g of post.groups) {
@@ -163,7 +164,7 @@ export function probeScorer(ctx: ScoringContext, counts: Map<number, number>, pr
     for (let x = 0; x < n; x++) {
       if (skipped[x] || x === bestKey) continue;
       // The numbers first: a Map lookup for each of n commits costs more than the sweep's share.
-      if (gains[x]! * buildable[x]! * show(x) < floor && !counts.has(x)) continue;
+      if ((lacking ? gains[x]! * buildable[x]! * show(x) : gains[x]! * buildable[x]!) < floor && !counts.has(x)) continue;
       const sc = score(x);
       if (sc < floor) continue;
       const c = p.cost(ctx.hashes[x]!);

@@ -24,6 +24,8 @@ function checkSums(dag: CandidateDag, seed: number): void {
     // The mask, into a reused buffer that held another commit's: exactly anc(x).
     const mask = index.ancestorMask(x, reused);
     for (let v = 0; v < dag.hashes.length; v++) assert.equal(mask[v], sets[x]!.has(v) ? 1 : 0, `mask of ${x} at ${v}`);
+    const { stamp, gen } = index.stampAncestors(x);
+    for (let v = 0; v < dag.hashes.length; v++) assert.equal(stamp[v] === gen, sets[x]!.has(v), `stamp of ${x} at ${v}`);
   }
 }
 
