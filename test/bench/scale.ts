@@ -380,7 +380,7 @@ async function runConfig(c: { slots: number; jobs: number; label: string }, repo
   }
   const l = row.latency;
   say(
-    `   ${row.jobsRight}/${c.jobs} right in ${row.wallS.toFixed(1)} s; ${row.probes} probes, ${row.assignmentsPerS.toFixed(0)} assignments/s; verdict->assignment p50 ${ms(l.busy.p50)} p99 ${ms(l.busy.p99)} (busy, ${l.busy.count} samples), all p99 ${ms(l.all.p99)}; coordinator ${(row.coordinatorCpuShare * 100).toFixed(0)}% of a core, ${row.cpuMsPerProbe.toFixed(1)} ms CPU/probe, RSS peak ${row.rssPeakMb.toFixed(0)} MB`,
+    `   ${row.jobsRight}/${c.jobs} right in ${row.wallS.toFixed(1)} s; ${row.probes} probes, ${row.assignmentsPerS.toFixed(0)} assignments/s (${row.probes > 0 ? (row.assignments / row.probes).toFixed(1) : '-'} a verdict: the others were cancelled once a verdict made them useless); verdict->assignment p50 ${ms(l.busy.p50)} p99 ${ms(l.busy.p99)} (busy, ${l.busy.count} samples), all p99 ${ms(l.all.p99)}; coordinator ${(row.coordinatorCpuShare * 100).toFixed(0)}% of a core, ${row.cpuMsPerProbe.toFixed(1)} ms CPU/probe, RSS peak ${row.rssPeakMb.toFixed(0)} MB`,
   );
   say(`   the rest of the farm per probe: nats-server ${row.natsCpuMsPerProbe.toFixed(1)} ms, simulated agents ${row.agentsCpuMsPerProbe.toFixed(1)} ms CPU (${cpus().length} cores here)`);
   for (const w of row.wrong.slice(0, 5)) say(`   WRONG ${w.jobId}: ${w.state}, planted ${w.planted.slice(0, 12)}, found ${w.found.slice(0, 12) || '-'}${w.reason ? ` (${w.reason})` : ''}`);
@@ -421,6 +421,22 @@ interface Target {
   target: string;
   result: 'PASS' | 'FAIL' | 'NOT RUN';
   detail: string;
+  /** Why it failed, where the figures tell. */
+  why?: string;
+}
+
+/**
+ * The load a configuration offers against what can carry it: slots / mean probe time verdicts a
+ * second, the rate one core of coordinator can take at its CPU per probe, and the cores the rest
+ * of the farm (simulated agents, nats-server) needs at the offered rate on this machine. A p99
+ * target cannot hold where the offer is above the coordinator's capacity (the latency is then
+ * queueing), nor where the load generator needs the cores the coordinator would use.
+ */
+function loadVersusCapacity(r: Row): string {
+  const offered = r.slots / ((MIN_MS + MAX_MS) / 2 / 1000);
+  const capacity = r.cpuMsPerProbe > 0 ? 1000 / r.cpuMsPerProbe : Infinity;
+  const farmCores = (offered * (r.natsCpuMsPerProbe + r.agentsCpuMsPerProbe)) / 1000;
+  return `offered about ${offered.toFixed(0)} verdicts/s (${r.slots} slots, probes of ${MIN_MS}-${MAX_MS} ms); at ${r.cpuMsPerProbe.toFixed(1)} ms CPU a probe one core of coordinator takes ${capacity.toFixed(0)}/s; the simulated agents and nats-server need ${farmCores.toFixed(1)} of the ${cpus().length} cores at the offered rate`;
 }
 
 function targets(rows: Row[]): Target[] {
@@ -436,6 +452,7 @@ function targets(rows: Row[]): Target[] {
     target: `p99 verdict-to-assignment < ${TARGET_P99_MS} ms at 500 slots x 50 jobs`,
     result: !big || big.error ? 'NOT RUN' : big.latency.busy.count > 0 && big.latency.busy.p99 < TARGET_P99_MS ? 'PASS' : 'FAIL',
     detail: big ? `busy p99 ${ms(big.latency.busy.p99)} over ${big.latency.busy.count} samples (all samples: p99 ${ms(big.latency.all.p99)})` : 'add 500x50 to SCALE_CONFIGS',
+    ...(big && big.probes > 0 ? { why: loadVersusCapacity(big) } : {}),
   });
   const worst = [...rows].filter((r) => r.probes > 0).sort((a, b) => b.cpuMsPerProbe - a.cpuMsPerProbe)[0];
   out.push({
@@ -462,7 +479,7 @@ say(`verdict-to-next-assignment: from the agent starting to publish a verdict to
 say(table(rows));
 say('');
 const results = targets(rows);
-for (const t of results) say(`${t.result.padEnd(7)} ${t.target}: ${t.detail}`);
+for (const t of results) say(`${t.result.padEnd(7)} ${t.target}: ${t.detail}${t.why && t.result === 'FAIL' ? `\n        ${t.why}` : ''}`);
 if (JSON_OUT) {
   process.stdout.write(
     `${JSON.stringify({ settings: { commits: COMMITS, repos: REPOS, slotsPerAgent: SLOTS_PER_AGENT, agentProcesses: AGENT_PROCS, probeMs: [MIN_MS, MAX_MS], repro: REPRO ?? null, seed: SEED, idleMs: IDLE_MS, root: ROOT }, rows, targets: results }, null, 2)}\n`,
