@@ -32,7 +32,7 @@ describe('ProbePartitioner', () => {
       for (let step = 0; step < 200; step++) {
         const r = rand();
         if (r < (row.grow ?? 0.45) || probes.size === 0) probes.add(rand() < 0.05 ? goodKey : Math.floor(rand() * index.n));
-        else if (r < 0.9 + (row.grow ?? 0.45) / 20) probes.delete([...probes][Math.floor(rand() * probes.size)]!);
+        else if (r < (row.grow ? 0.93 : 0.9)) probes.delete([...probes][Math.floor(rand() * probes.size)]!);
         else probes = new Set(Array.from({ length: 1 + Math.floor(rand() * (row.grow ? 70 : 12)) }, () => Math.floor(rand() * index.n)));
         const keys = [...probes].sort((a, b) => a - b);
         most = Math.max(most, keys.length);
