@@ -55,9 +55,9 @@ export async function loadCandidateDag(repoDir: string, bad: string, goods: stri
     const tab = line.indexOf('\t');
     const head = tab < 0 ? line : line.slice(0, tab);
     const [h, ...ps] = head.split(' ').filter((x) => x !== '');
-    hashes.push(h!);
+    hashes.push(ownCopy(h!));
     rawParents.push(ps);
-    subjects.push(tab < 0 ? '' : line.slice(tab + 1));
+    subjects.push(tab < 0 ? '' : ownCopy(line.slice(tab + 1)));
   }
   if (hashes.length === 0) {
     throw new InvalidJobError('bad', `the range is empty: bad ${JSON.stringify(bad)} is reachable from a good commit`, {
@@ -66,6 +66,9 @@ export async function loadCandidateDag(repoDir: string, bad: string, goods: stri
   }
   const id = new Map<string, number>();
   hashes.forEach((h, i) => id.set(h, i));
+  // A coordinator holds one range per running job for as long as the job runs: each list is made
+  // at its exact length (an array grown by push keeps room for 16 more) and a parent inside the
+  // range shares its candidate's hash string, which keeps a 10,000-commit range at a few MB.
   const parents = rawParents.map((ps) => {
     const use = opts.firstParent ? ps.slice(0, 1) : ps;
     const out: number[] = [];
@@ -73,9 +76,18 @@ export async function loadCandidateDag(repoDir: string, bad: string, goods: stri
       const k = id.get(p);
       if (k !== undefined && !out.includes(k)) out.push(k);
     }
-    return out;
+    return out.slice();
   });
+  const parentHashes = rawParents.map((ps) => ps.map((p) => hashes[id.get(p) ?? -1] ?? p));
   const badId = id.get(badHash);
   if (badId === undefined) throw new InvalidJobError('bad', `bad ${JSON.stringify(bad)} is reachable from a good commit`);
-  return { hashes, parents, parentCount: rawParents.map((ps) => ps.length), subjects, parentHashes: rawParents, bad: badId, goods: goodHashes };
+  return { hashes, parents, parentCount: rawParents.map((ps) => ps.length), subjects, parentHashes, bad: badId, goods: goodHashes };
+}
+
+/**
+ * The string as a copy of its own: a slice of git's output would keep the whole chunk it came
+ * from alive (V8's sliced strings) for as long as the job runs.
+ */
+function ownCopy(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
 }

@@ -35,13 +35,14 @@
  *                                SCALE_PROFILE_DIR (default $TMPDIR/multisect-scale-profiles),
  *                                summarized over the run's samples
  *   SCALE_ROOT=DIR               run the coordinator from this source tree (default: this one)
+ *   SCALE_NODE_FLAGS="--trace-gc" more node flags for the coordinator (its log gets their output)
  *   SCALE_KEEP=1                 keep the work directory (logs) instead of removing it
  *   SCALE_STRICT=1               exit 1 when a performance target fails (always when a job is wrong)
  *
  * Every process it starts dies with it: setpriv --pdeathsig, and test/helpers/processes.ts kills
  * them at exit, on Ctrl-C and SIGTERM; the work directory is removed at exit, pass or fail.
  */
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
@@ -89,6 +90,7 @@ const PROFILE = process.env.SCALE_PROFILE === '1';
 const PROFILE_DIR = process.env.SCALE_PROFILE_DIR || join(tmpdir(), 'multisect-scale-profiles');
 const ROOT = process.env.SCALE_ROOT || REPO_ROOT;
 const KEEP = process.env.SCALE_KEEP === '1';
+const NODE_FLAGS = (process.env.SCALE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const STRICT = process.env.SCALE_STRICT === '1';
 
 /** Targets of issue 18. */
@@ -232,7 +234,7 @@ async function runConfig(c: { slots: number; jobs: number; label: string }, repo
       profileDir = join(PROFILE_DIR, `${c.label}-${process.pid}-${index}`);
       await mkdir(profileDir, { recursive: true });
     }
-    coordinator = await startCoordinator({ root: ROOT, nats: nats.url, namespace, dir, ...(profileDir ? { profileDir } : {}) });
+    coordinator = await startCoordinator({ root: ROOT, nats: nats.url, namespace, dir, ...(profileDir ? { profileDir } : {}), nodeFlags: NODE_FLAGS });
     say(`   nats-server ${nats.url}, coordinator ${coordinator.address} (pid ${coordinator.pid}${profileDir ? ', under --cpu-prof' : ''}; log ${coordinator.log})`);
     const procs = Math.min(AGENT_PROCS, agentSlots.length);
     sims = Array.from({ length: procs }, (_, p) =>
@@ -357,6 +359,8 @@ async function runConfig(c: { slots: number; jobs: number; label: string }, repo
     await coordinator?.stop(30_000);
     await nats?.stop(5000);
   }
+  // With SCALE_KEEP, the agents' raw records stay next to the logs (for a look at single samples).
+  if (KEEP && records.length > 0) await writeFile(join(dir, 'records.json'), JSON.stringify({ window, records })).catch(() => undefined);
   if (records.length > 0 && window.start > 0) {
     row.latency = slotMetrics(records, window);
     row.probes = row.latency.verdicts;

@@ -108,12 +108,14 @@ export interface CoordinatorProc extends Child {
  * `multisect coordinator` from `root` (a source tree: its cli/main.ts under tsx), plaintext on
  * loopback, the default lease (30 s, heartbeats every 5 s) and log level (info) of production.
  * `profileDir`: run under node --cpu-prof (the profile is written when it exits after SIGTERM).
+ * `nodeFlags`: more flags for its node (--trace-gc, a heap size), before the script.
  */
-export async function startCoordinator(o: { root: string; nats: string; namespace: string; dir: string; profileDir?: string }): Promise<CoordinatorProc> {
+export async function startCoordinator(o: { root: string; nats: string; namespace: string; dir: string; profileDir?: string; nodeFlags?: string[] }): Promise<CoordinatorProc> {
   const address = `127.0.0.1:${await freePort()}`;
   const log = join(o.dir, 'coordinator.log');
   const prof = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
-  const args = [...prof, '--import', 'tsx', join(o.root, 'cli/main.ts'), 'coordinator', '--insecure', '--listen', address, '--nats', o.nats, '--state-dir', join(o.dir, 'coordinator'), '--namespace', o.namespace, '--instance-id', 'scale-coordinator'];
+  const flags = o.nodeFlags ?? [];
+  const args = [...prof, ...flags, '--import', 'tsx', join(o.root, 'cli/main.ts'), 'coordinator', '--insecure', '--listen', address, '--nats', o.nats, '--state-dir', join(o.dir, 'coordinator'), '--namespace', o.namespace, '--instance-id', 'scale-coordinator'];
   const p = start(process.execPath, args, log, { cwd: o.root, env: { ...process.env, MULTISECT_LOG_LEVEL: process.env.SCALE_LOG_LEVEL ?? 'info' } });
   await waitFor('the coordinator', 60_000, async () => (/coordinator serving/.test(await readFile(log, 'utf8')) ? true : undefined), p);
   return { ...p, address };
