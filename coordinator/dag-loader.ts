@@ -68,7 +68,8 @@ export async function loadCandidateDag(repoDir: string, bad: string, goods: stri
   hashes.forEach((h, i) => id.set(h, i));
   // A coordinator holds one range per running job for as long as the job runs: each list is made
   // at its exact length (an array grown by push keeps room for 16 more) and a parent inside the
-  // range shares its candidate's hash string, which keeps a 10,000-commit range at a few MB.
+  // range shares its candidate's hash string (one outside it gets a copy of its own), which keeps
+  // a 10,000-commit range at a few MB.
   const parents = rawParents.map((ps) => {
     const use = opts.firstParent ? ps.slice(0, 1) : ps;
     const out: number[] = [];
@@ -78,7 +79,12 @@ export async function loadCandidateDag(repoDir: string, bad: string, goods: stri
     }
     return out.slice();
   });
-  const parentHashes = rawParents.map((ps) => ps.map((p) => hashes[id.get(p) ?? -1] ?? p));
+  const parentHashes = rawParents.map((ps) =>
+    ps.map((p) => {
+      const k = id.get(p);
+      return k === undefined ? ownCopy(p) : hashes[k]!;
+    }),
+  );
   const badId = id.get(badHash);
   if (badId === undefined) throw new InvalidJobError('bad', `bad ${JSON.stringify(bad)} is reachable from a good commit`);
   return { hashes, parents, parentCount: rawParents.map((ps) => ps.length), subjects, parentHashes, bad: badId, goods: goodHashes };
